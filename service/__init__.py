@@ -1,0 +1,1 @@
+"""staywatch: deadline and reminder daemon for foreign residents of Korea."""

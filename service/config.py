@@ -1,0 +1,852 @@
+"""Read the TOML config and validate every field.
+
+All problems in a file are collected and reported at once, each with the file,
+the line, where in the config it is and what to do about it. Nothing here does
+I/O beyond reading the file; paths are resolved against the file's folder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.rrule import rrulestr
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+)
+
+from service.errors import ConfigError, ConfigProblem
+from service.keys import SLUG, Duration
+
+KINDS = (
+    "stay_expiry",
+    "arc_registration",
+    "arc_expiry",
+    "address_report",
+    "nhis_premium",
+    "passport_expiry",
+    "custom",
+)
+Kind = Literal[
+    "stay_expiry",
+    "arc_registration",
+    "arc_expiry",
+    "address_report",
+    "nhis_premium",
+    "passport_expiry",
+    "custom",
+]
+Roll = Literal["none", "preceding", "following"]
+Language = Literal["en", "ko", "zh"]
+LANGUAGES = ("en", "ko", "zh")
+ANCHOR_DEFAULT = date(2000, 1, 1)
+
+
+# -- field types: each validator raises ValueError("<value> <problem>; <what to do>")
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _to_date(value: object) -> date:
+    if isinstance(value, datetime):
+        raise ValueError(f"{value.isoformat()} is a date and time; write only the date YYYY-MM-DD")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{value} is not a date; write a real calendar date as YYYY-MM-DD"
+            ) from None
+    raise ValueError(f"{_show(value)} is not a date; write it as YYYY-MM-DD without quotes")
+
+
+def _to_instant(value: object) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"'{value}' is not a date and time; write e.g. 2027-01-05T10:00:00+09:00"
+            ) from None
+    if not isinstance(value, datetime):
+        raise ValueError(
+            f"{_show(value)} is not a date and time; write e.g. 2027-01-05T10:00:00+09:00"
+        )
+    if value.tzinfo is None:
+        raise ValueError(
+            f"{value.isoformat()} has no UTC offset; add one, e.g. {value.isoformat()}+09:00"
+        )
+    return value
+
+
+def _to_duration(value: object) -> Duration:
+    if isinstance(value, bool):
+        raise ValueError(f"{_show(value)} is not a lead time; use days (30) or a duration (P30D)")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(
+                f"{value} is negative; lead times count days before the deadline "
+                "(use overdue for reminders after it)"
+            )
+        return Duration.of_days(value)
+    if isinstance(value, str):
+        duration = Duration.parse(value)
+        if duration.negative:
+            raise ValueError(
+                f"'{value}' is negative; lead times count before the deadline "
+                "(use overdue for reminders after it)"
+            )
+        return duration
+    raise ValueError(f"{_show(value)} is not a lead time; use days (30) or a duration (P30D)")
+
+
+def _to_after(value: object) -> Duration:
+    """Overdue repeats: days or durations after the deadline, stored as negative."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        value = value.strip()[1:]
+    duration = _to_duration(value)
+    if duration == Duration():
+        raise ValueError("0 is the deadline itself; list it in remind, not overdue")
+    return -duration
+
+
+def _to_zone(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{_show(value)} is not a time zone; use an IANA name like Asia/Seoul")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"'{value}' is not a known time zone; use an IANA name like Asia/Seoul"
+        ) from None
+    return value
+
+
+def _to_time(value: object) -> time:
+    if isinstance(value, time):
+        return value.replace(tzinfo=None)
+    if isinstance(value, str):
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", value.strip())
+        if match:
+            hour, minute, second = (int(g or 0) for g in match.groups())
+            if hour < 24 and minute < 60 and second < 60:
+                return time(hour, minute, second)
+    raise ValueError(f'{_show(value)} is not a time of day; write it as HH:MM, e.g. "09:00"')
+
+
+def check_address(value: str) -> str:
+    """Validate one e-mail address; return it normalised or raise ValueError."""
+    try:
+        return validate_email(
+            value, check_deliverability=False, globally_deliverable=False
+        ).normalized
+    except EmailNotValidError as exc:
+        # Internal domains (corp.local, localhost) are normal in offices.
+        if "special-use" in str(exc) and "@" in value and "\n" not in value:
+            return value.strip()
+        raise ValueError(f"'{value}' is not a valid e-mail address ({exc})") from None
+
+
+def _to_address(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{_show(value)} is not an e-mail address; write it as a quoted string")
+    return check_address(value)
+
+
+def _to_slug(value: object) -> str:
+    if not isinstance(value, str) or not SLUG.match(value):
+        raise ValueError(
+            f"{_show(value)} is not a valid id; use lower-case letters, digits, '-' and '_' "
+            "(e.g. wang-fang), at most 64 characters"
+        )
+    return value
+
+
+def _to_rrule(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f'{_show(value)} is not an RRULE; write e.g. "FREQ=MONTHLY;BYMONTHDAY=1"')
+    text = value.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    try:
+        rrulestr(text, dtstart=datetime(2000, 1, 1))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"'{value}' is not a valid RFC 5545 RRULE ({exc}); write e.g. "
+            '"FREQ=MONTHLY;BYMONTHDAY=1"'
+        ) from None
+    freq = re.search(r"FREQ=(\w+)", text.upper())
+    if freq and freq.group(1) in {"HOURLY", "MINUTELY", "SECONDLY"}:
+        raise ValueError(
+            f"'{value}' repeats more often than daily; use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY"
+        )
+    return text
+
+
+def _to_from(value: object) -> str:
+    from email.utils import parseaddr
+
+    if not isinstance(value, str) or "\n" in value or "\r" in value:
+        raise ValueError(f'{_show(value)} is not a sender; write e.g. "staywatch <me@example.org>"')
+    _, address = parseaddr(value)
+    if "@" not in address:
+        raise ValueError(
+            f"'{value}' has no e-mail address; write e.g. \"staywatch <me@example.org>\""
+        )
+    return value
+
+
+def _to_listen(value: object) -> str:
+    if isinstance(value, str):
+        host, sep, port = value.rpartition(":")
+        if sep and host and port.isdigit() and 0 < int(port) < 65536:
+            return value
+    raise ValueError(f'{_show(value)} is not HOST:PORT; write e.g. "127.0.0.1:8780"')
+
+
+def _to_url(value: object) -> str:
+    if isinstance(value, str):
+        parts = urlsplit(value)
+        if parts.scheme in {"http", "https"} and parts.netloc:
+            return value.rstrip("/")
+    raise ValueError(f'{_show(value)} is not an http(s) URL; write e.g. "https://example.org"')
+
+
+def _to_holiday_country(value: object) -> str:
+    import holidays
+
+    if isinstance(value, str) and value in holidays.list_supported_countries():
+        return value
+    raise ValueError(f'{_show(value)} is not a holiday calendar; use "KR"')
+
+
+def _to_text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{_show(value)} is not text; put it in quotes")
+    return value
+
+
+def _to_line(value: object) -> str:
+    text = _to_text(value)
+    if any(ch in text for ch in "\r\n\x00"):
+        raise ValueError("contains a line break; keep it on one line")
+    return text
+
+
+def _ser_duration(value: Duration) -> str:
+    return value.iso()
+
+
+DateValue = Annotated[date, PlainValidator(_to_date)]
+Instant = Annotated[datetime, PlainValidator(_to_instant)]
+Lead = Annotated[Duration, PlainValidator(_to_duration), PlainSerializer(_ser_duration)]
+After = Annotated[Duration, PlainValidator(_to_after), PlainSerializer(_ser_duration)]
+Zone = Annotated[str, PlainValidator(_to_zone)]
+TimeOfDay = Annotated[time, PlainValidator(_to_time)]
+Address = Annotated[str, PlainValidator(_to_address)]
+Slug = Annotated[str, PlainValidator(_to_slug)]
+RRule = Annotated[str, PlainValidator(_to_rrule)]
+Line = Annotated[str, PlainValidator(_to_line)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ServiceSection(_Model):
+    """``[service]``: time zone, send time, database, horizon, holidays, secret."""
+
+    timezone: Zone = "Asia/Seoul"
+    send_time: TimeOfDay = time(9, 0)
+    database: Annotated[str, PlainValidator(_to_text)] = "sqlite:///var/staywatch.db"
+    horizon_days: int = Field(default=400, ge=1, le=3660)
+    holidays: Annotated[str, PlainValidator(_to_holiday_country)] = "KR"
+    extra_holidays: tuple[DateValue, ...] = ()
+    not_holidays: tuple[DateValue, ...] = ()
+    secret_file: Annotated[str, PlainValidator(_to_text)] = "var/secret"
+
+
+class MailSection(_Model):
+    """``[mail]``: how reminders leave the machine."""
+
+    transport: Literal["maildir", "smtp"] = "maildir"
+    maildir: Annotated[str, PlainValidator(_to_text)] = "var/mail"
+    sender: Annotated[str, PlainValidator(_to_from)] = Field(
+        default="staywatch <staywatch@localhost>", alias="from"
+    )
+    host: Line | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: Line | None = None
+    password_file: Annotated[str, PlainValidator(_to_text)] | None = None
+    password_env: Line | None = None
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    concurrency: int = Field(default=4, ge=1, le=64)
+
+    @property
+    def effective_port(self) -> int:
+        """The configured port, or the usual one for the security mode."""
+        if self.port:
+            return self.port
+        return {"starttls": 587, "tls": 465, "none": 25}[self.security]
+
+
+class FeedSection(_Model):
+    """``[feed]``: where the HTTP server listens and how links are written."""
+
+    listen: Annotated[str, PlainValidator(_to_listen)] = "127.0.0.1:8780"
+    public_url: Annotated[str, PlainValidator(_to_url)] = "http://127.0.0.1:8780"
+    refresh_minutes: int = Field(default=360, ge=5, le=10080)
+
+
+class _DeadlineBase(_Model):
+    id: Slug
+    title: Line | None = None
+    note: Annotated[str, PlainValidator(_to_text)] | None = None
+    remind: tuple[Lead, ...] | None = None
+    roll: Roll | None = None
+    overdue: tuple[After, ...] | Literal[False] | None = None
+    recipients: tuple[Address, ...] = ()
+    escalate: Lead | Literal[False] | None = None
+
+
+class StayExpiry(_DeadlineBase):
+    """End of the period of stay: ``date`` is the expiry on the residence card."""
+
+    kind: Literal["stay_expiry"]
+    date: DateValue
+
+
+class ArcRegistration(_DeadlineBase):
+    """Foreigner registration after entry: ``entry`` is the date of entry."""
+
+    kind: Literal["arc_registration"]
+    entry: DateValue
+
+
+class ArcExpiry(_DeadlineBase):
+    """Permanent resident card reissue: ``date`` is the expiry on the card."""
+
+    kind: Literal["arc_expiry"]
+    date: DateValue
+
+
+class AddressReport(_DeadlineBase):
+    """Change of place of stay: ``moved`` is the move-in date."""
+
+    kind: Literal["address_report"]
+    moved: DateValue
+
+
+class NhisPremium(_DeadlineBase):
+    """The monthly NHIS premium from ``start`` (month) to ``until`` (month)."""
+
+    kind: Literal["nhis_premium"]
+    start: DateValue
+    until: DateValue | None = None
+    schedule: Literal["foreigner", "national"] = "foreigner"
+    autopay: bool = False
+
+
+class PassportExpiry(_DeadlineBase):
+    """Passport expiry: ``date`` from the passport."""
+
+    kind: Literal["passport_expiry"]
+    date: DateValue
+
+
+class Custom(_DeadlineBase):
+    """Any date: exactly one of ``date``, ``at`` (instant) or ``rrule`` (with ``start``)."""
+
+    kind: Literal["custom"]
+    date: DateValue | None = None
+    at: Instant | None = None
+    rrule: RRule | None = None
+    start: DateValue | None = None
+    until: DateValue | None = None
+
+
+Deadline = Annotated[
+    Union[  # noqa: UP007 - the discriminator needs a real Union
+        StayExpiry,
+        ArcRegistration,
+        ArcExpiry,
+        AddressReport,
+        NhisPremium,
+        PassportExpiry,
+        Custom,
+    ],
+    Field(discriminator="kind"),
+]
+
+
+class Person(_Model):
+    """One person and their deadlines."""
+
+    id: Slug
+    name: Line
+    email: tuple[Address, ...] = Field(min_length=1)
+    language: Language = "en"
+    timezone: Zone | None = None
+    hide_details: bool = False
+    tags: tuple[Slug, ...] = ()
+    deadlines: tuple[Deadline, ...] = Field(default=(), alias="deadline")
+
+
+class Config(_Model):
+    """A validated config file. ``path`` is where it came from."""
+
+    service: ServiceSection = ServiceSection()
+    mail: MailSection = MailSection()
+    feed: FeedSection = FeedSection()
+    reminders: dict[Kind, tuple[Lead, ...]] = {}
+    people: tuple[Person, ...] = Field(default=(), alias="person")
+    path: Path = Field(default=Path("staywatch.toml"), exclude=True)
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths in the config are resolved against."""
+        return self.path.resolve().parent
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, made absolute against the config's folder."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL with relative SQLite paths made absolute."""
+        url = self.service.database
+        match = re.match(r"^(sqlite(?:\+\w+)?):///(?!/)(.+)$", url)
+        if match and not match.group(2).startswith(":memory:"):
+            return f"{match.group(1)}:///{self.resolve(match.group(2))}"
+        return url
+
+    def person(self, person_id: str) -> Person | None:
+        """The person with this id, if any."""
+        return self._by_id.get(person_id)
+
+    @property
+    def _by_id(self) -> dict[str, Person]:
+        cache: dict[str, Person] | None = self.__dict__.get("_people_index")
+        if cache is None:
+            cache = {p.id: p for p in self.people}
+            object.__setattr__(self, "_people_index", cache)
+        return cache
+
+    def zone_of(self, person: Person) -> ZoneInfo:
+        """The person's time zone, else the service default."""
+        return ZoneInfo(person.timezone or self.service.timezone)
+
+
+# -- locating errors -------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\")\s*=")
+
+
+def index_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """Map config paths such as ``("person", 0, "deadline", 1, "date")`` to line numbers."""
+    lines: dict[tuple[str | int, ...], int] = {}
+    counters: dict[tuple[str, ...], int] = {}
+    current: tuple[str | int, ...] = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            names = tuple(part.strip().strip("\"'") for part in header.group(2).split("."))
+            if header.group(1) == "[[":
+                counters[names] = counters.get(names, -1) + 1
+                for other in list(counters):
+                    if len(other) > len(names) and other[: len(names)] == names:
+                        counters[other] = -1
+            path: list[str | int] = []
+            for depth in range(1, len(names) + 1):
+                path.append(names[depth - 1])
+                prefix = names[:depth]
+                if prefix in counters and (depth < len(names) or header.group(1) == "[["):
+                    path.append(counters[prefix])
+            current = tuple(path)
+            lines.setdefault(current, number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            lines.setdefault((*current, key.group(1).strip('"')), number)
+    return lines
+
+
+def _line_for(lines: Mapping[tuple[str | int, ...], int], loc: Sequence[str | int]) -> int | None:
+    for end in range(len(loc), 0, -1):
+        found = lines.get(tuple(loc[:end]))
+        if found:
+            return found
+    return None
+
+
+_SECTION_NAMES = {"person": "person", "deadline": "deadline"}
+
+
+def _describe(raw: Mapping[str, Any], loc: Sequence[str | int]) -> tuple[str, list[str | int]]:
+    """Split a location into a readable owner ("person 'x' deadline 'y'") and the rest."""
+    where: list[str] = []
+    node: Any = raw
+    rest = list(loc)
+    while rest:
+        part = rest[0]
+        if (
+            part in _SECTION_NAMES
+            and len(rest) > 1
+            and isinstance(rest[1], int)
+            and isinstance(node, Mapping)
+        ):
+            items = node.get(part)
+            index = rest[1]
+            item = items[index] if isinstance(items, list) and index < len(items) else None
+            ident = item.get("id") if isinstance(item, Mapping) else None
+            label = f"'{ident}'" if isinstance(ident, str) else f"#{index + 1}"
+            where.append(f"{_SECTION_NAMES[str(part)]} {label}")
+            node = item if isinstance(item, Mapping) else {}
+            rest = rest[2:]
+            continue
+        if not where and part in {"service", "mail", "feed", "reminders"}:
+            where.append(f"[{part}]")
+            node = node.get(part, {}) if isinstance(node, Mapping) else {}
+            rest = rest[1:]
+            continue
+        break
+    return " ".join(where), rest
+
+
+def _key_text(rest: Sequence[str | int]) -> str:
+    out = ""
+    for part in rest:
+        out += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_EXPECTED = {
+    "string_type": "text in quotes",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "tuple_type": "a list in [ ]",
+    "list_type": "a list in [ ]",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+
+_INPUT_HINTS = {
+    "date": "add date = YYYY-MM-DD",
+    "entry": "add entry = YYYY-MM-DD (the date you entered Korea)",
+    "moved": "add moved = YYYY-MM-DD (the move-in date)",
+    "start": "add start = YYYY-MM-DD (the first month to cover)",
+    "id": 'add id = "a-short-slug"',
+    "name": 'add name = "Full Name"',
+    "email": 'add email = ["someone@example.org"]',
+    "kind": f"add kind = one of {', '.join(KINDS)}",
+}
+
+
+def _problem(
+    raw: Mapping[str, Any], error: Mapping[str, Any], kinds: set[str]
+) -> tuple[list[str | int], str, str]:
+    """(location for the line lookup, owner, message) of one pydantic error."""
+    loc: list[str | int] = list(error["loc"])
+    # Discriminated unions insert the tag ("stay_expiry") after the deadline index.
+    clean = [
+        part
+        for i, part in enumerate(loc)
+        if not (isinstance(part, str) and part in kinds and i > 0 and isinstance(loc[i - 1], int))
+    ]
+    # Containers of Annotated types add their own segments ("function-plain[...]", "literal[...]").
+    clean = [p for p in clean if not (isinstance(p, str) and ("[" in p and p.endswith("]")))]
+    owner, rest = _describe(raw, clean)
+    key = _key_text(rest)
+    kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "value_error":
+        message = str(ctx.get("error", error["msg"]))
+        text = f"{key} {message}" if key else message
+    elif kind == "missing":
+        hint = _INPUT_HINTS.get(str(rest[-1]) if rest else "", f"add {key} = ...")
+        text = f"{key} is missing; {hint}"
+        kind_of = _kind_of(raw, clean)
+        if kind_of and str(rest[-1]) in {"date", "entry", "moved", "start"}:
+            text = f"{key} is required for kind {kind_of}; {hint}"
+    elif kind == "extra_forbidden":
+        name = str(rest[-1]) if rest else "?"
+        allowed = _allowed_keys(clean, raw)
+        close = difflib.get_close_matches(name, allowed, n=1)
+        if name == "password":
+            text = (
+                "password must not be written in the config; put it in a file "
+                "(password_file) or an environment variable (password_env)"
+            )
+        else:
+            hint = f"did you mean '{close[0]}'?" if close else "remove it or check the spelling"
+            text = f"unknown key '{_key_text(rest)}'; {hint}"
+    elif kind == "union_tag_invalid":
+        text = f"kind {_show(ctx.get('tag'))} is not a known kind; use one of {', '.join(KINDS)}"
+        clean = [*clean, "kind"]
+    elif kind == "union_tag_not_found":
+        text = f"kind is missing; add kind = one of {', '.join(KINDS)}"
+    elif kind == "literal_error":
+        text = f"{key} {_show(value)} is not allowed; use {ctx.get('expected', '')}"
+        if key == "language":
+            text = f"language {_show(value)} is not supported; use en, ko or zh"
+    elif kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        text = f"{key} {_show(value)} is out of range; {error['msg'].lower()}"
+    elif kind in {"too_short", "too_long"}:
+        if value:  # the elements were wrong, and each has its own message
+            return clean, owner, ""
+        text = f"{key} must not be empty; {_INPUT_HINTS.get(key, 'give at least one value')}"
+    elif kind in _EXPECTED:
+        text = f"{key} {_show(value)} should be {_EXPECTED[kind]}"
+    else:
+        text = f"{key}: {error['msg']}"
+    return clean, owner, text
+
+
+def _kind_of(raw: Mapping[str, Any], loc: Sequence[str | int]) -> str | None:
+    node: Any = raw
+    found = None
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, Mapping) and isinstance(node.get("kind"), str):
+            found = node["kind"]
+    return found
+
+
+def _allowed_keys(loc: Sequence[str | int], raw: Mapping[str, Any]) -> list[str]:
+    models: dict[str, type[BaseModel]] = {
+        "stay_expiry": StayExpiry,
+        "arc_registration": ArcRegistration,
+        "arc_expiry": ArcExpiry,
+        "address_report": AddressReport,
+        "nhis_premium": NhisPremium,
+        "passport_expiry": PassportExpiry,
+        "custom": Custom,
+    }
+    parents = [p for p in loc[:-1] if isinstance(p, str)]
+    model: type[BaseModel] = Config
+    if parents[-1:] == ["deadline"]:
+        model = models.get(_kind_of(raw, loc[:-1]) or "", _DeadlineBase)
+    elif parents[-1:] == ["person"]:
+        model = Person
+    elif parents:
+        field = Config.model_fields.get(parents[-1])
+        annotation = field.annotation if field else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    names = []
+    for name, info in model.model_fields.items():
+        names.append(info.alias or name)
+    return names
+
+
+# -- semantic checks the field types cannot see -------------------------------
+
+
+def _semantic(raw: Mapping[str, Any]) -> Iterator[tuple[list[str | int], str]]:
+    people = raw.get("person")
+    if not isinstance(people, list):
+        return
+    seen: dict[str, int] = {}
+    for i, person in enumerate(people):
+        if not isinstance(person, Mapping):
+            continue
+        pid = person.get("id")
+        if isinstance(pid, str):
+            if pid in seen:
+                yield (
+                    ["person", i, "id"],
+                    f"id '{pid}' is used by person #{seen[pid] + 1} already; give each person "
+                    "its own id",
+                )
+            else:
+                seen[pid] = i
+        deadlines = person.get("deadline", [])
+        if not isinstance(deadlines, list):
+            continue
+        ids: set[str] = set()
+        for j, deadline in enumerate(deadlines):
+            if not isinstance(deadline, Mapping):
+                continue
+            did = deadline.get("id")
+            if isinstance(did, str):
+                if did in ids:
+                    yield (
+                        ["person", i, "deadline", j, "id"],
+                        f"id '{did}' is used twice for this person; give each deadline its own id",
+                    )
+                ids.add(did)
+            yield from _semantic_deadline(["person", i, "deadline", j], deadline)
+
+
+def _semantic_deadline(
+    at: list[str | int], deadline: Mapping[str, Any]
+) -> Iterator[tuple[list[str | int], str]]:
+    kind = deadline.get("kind")
+    if kind == "custom":
+        given = [k for k in ("date", "at", "rrule") if k in deadline]
+        if not given:
+            yield at, "custom deadline needs one of date, at or rrule; add e.g. date = YYYY-MM-DD"
+        elif len(given) > 1:
+            yield (
+                [*at, given[1]],
+                f"custom deadline has both {given[0]} and {given[1]}; keep only one",
+            )
+        if "title" not in deadline:
+            yield at, 'title is required for kind custom; add title = "what is due"'
+        if "start" in deadline and "rrule" not in deadline:
+            yield [*at, "start"], "start only applies to rrule; remove it or add an rrule"
+    start, until = deadline.get("start"), deadline.get("until")
+    if isinstance(start, date) and isinstance(until, date) and until < start:
+        yield [*at, "until"], f"until {until} is before start {start}; swap them or fix the date"
+
+
+# -- reading -------------------------------------------------------------------
+
+_BAD_DATE = re.compile(r"(?<![\w\"'-])(\d{4}-\d{2}-\d{2})(?![\w:\"'-])")
+
+
+def _loads(text: str, path: str) -> tuple[dict[str, Any], list[ConfigProblem]]:
+    """Parse TOML; invalid date literals become strings so that validation can name them."""
+    problems: list[ConfigProblem] = []
+    lines = text.split("\n")
+    for _ in range(200):
+        try:
+            return tomllib.loads("\n".join(lines)), problems
+        except tomllib.TOMLDecodeError as exc:
+            message = str(exc)
+            found = re.search(r"at line (\d+), column (\d+)", message)
+            line = int(found.group(1)) if found else None
+            reason = re.sub(r"\s*\(at .*\)$", "", message)
+            if line and "date" in reason.lower():
+                fixed = _quote_bad_dates(lines[line - 1])
+                if fixed != lines[line - 1]:
+                    lines[line - 1] = fixed
+                    continue
+            problems.append(
+                ConfigProblem(
+                    path,
+                    line if line else len(lines),
+                    "",
+                    f"TOML syntax error: {reason[0].lower() + reason[1:]}; "
+                    "fix the syntax (see https://toml.io)",
+                )
+            )
+            return {}, problems
+    return {}, problems
+
+
+def _quote_bad_dates(line: str) -> str:
+    def repl(match: re.Match[str]) -> str:
+        try:
+            date.fromisoformat(match.group(1))
+        except ValueError:
+            return f'"{match.group(1)}"'
+        return match.group(0)
+
+    return _BAD_DATE.sub(repl, line)
+
+
+def parse_config(text: str, path: Path | str = "staywatch.toml") -> Config:
+    """Validate config text; raise ConfigError listing every problem."""
+    shown = str(path)
+    raw, problems = _loads(text, shown)
+    if problems:
+        raise ConfigError(problems)
+    lines = index_lines(text)
+    found: list[tuple[int, int, ConfigProblem]] = []
+    kinds = set(KINDS)
+
+    def add(loc: Sequence[str | int], owner: str, message: str) -> None:
+        line = _line_for(lines, loc)
+        found.append((line or 0, len(found), ConfigProblem(shown, line, owner, message)))
+
+    config: Config | None = None
+    try:
+        config = Config.model_validate({**raw, "path": Path(path)})
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            loc, owner, message = _problem(raw, error, kinds)
+            if message:
+                add(loc, owner, message)
+    for loc, message in _semantic(raw):
+        owner, _ = _describe(raw, loc)
+        add(loc, owner, message)
+    if found or config is None:
+        unique: dict[str, ConfigProblem] = {}
+        for _, _, problem in sorted(found, key=lambda item: (item[0], item[1])):
+            unique.setdefault(str(problem), problem)
+        raise ConfigError(list(unique.values()))
+    return config
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate a config file; raise ConfigError for every problem in it."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(file),
+                    None,
+                    "",
+                    "no such file; create it (see config/example.toml) or pass -c FILE",
+                )
+            ]
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            [ConfigProblem(str(file), None, "", "is a folder, not a file; pass -c FILE")]
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(file),
+                    None,
+                    "",
+                    "cannot be read (permission denied); check its owner and mode",
+                )
+            ]
+        ) from None
+    except UnicodeDecodeError as exc:
+        line = file.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [ConfigProblem(str(file), line, "", "is not UTF-8 text; save the file as UTF-8")]
+        ) from None
+    return parse_config(text.removeprefix("\ufeff"), file)

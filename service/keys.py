@@ -1,0 +1,142 @@
+"""Reminder keys and ISO 8601 durations.
+
+A reminder key ``PERSON/DEADLINE/YYYY-MM-DD/OFFSET`` names one reminder for
+ever: the database, the Message-ID, the feed UID and mail filters all use it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+
+_DURATION = re.compile(
+    r"^(?P<sign>-)?P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?"
+    r"(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
+    r"(?:(?P<seconds>\d+)S)?)?$"
+)
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Duration:
+    """A calendar-aware span: months and days count on the wall clock, seconds exactly.
+
+    Positive durations point back in time from a deadline (lead times);
+    negative ones point forward (overdue repeats).
+    """
+
+    months: int = 0
+    days: int = 0
+    seconds: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        """Parse ``P30D``, ``P4M``, ``PT0S``, ``-P1D``, ``P1DT2H`` ...; raise ValueError."""
+        match = _DURATION.match(text.strip().upper())
+        if not match:
+            raise ValueError(f"'{text}' is not an ISO 8601 duration; write e.g. P30D, P4M or PT2H")
+        parts = {k: int(v) for k, v in match.groupdict().items() if v and k != "sign"}
+        sign = -1 if match.group("sign") else 1
+        months = parts.get("years", 0) * 12 + parts.get("months", 0)
+        days = parts.get("weeks", 0) * 7 + parts.get("days", 0)
+        seconds = parts.get("hours", 0) * 3600 + parts.get("minutes", 0) * 60
+        seconds += parts.get("seconds", 0)
+        return cls(sign * months, sign * days, sign * seconds)
+
+    @classmethod
+    def of_days(cls, days: int) -> Duration:
+        """A whole number of days."""
+        return cls(0, days, 0)
+
+    @property
+    def negative(self) -> bool:
+        """True for durations after the deadline (overdue repeats)."""
+        return (self.months, self.days, self.seconds) < (0, 0, 0) and (
+            self.months <= 0 and self.days <= 0 and self.seconds <= 0
+        )
+
+    def __neg__(self) -> Duration:
+        return Duration(-self.months, -self.days, -self.seconds)
+
+    def iso(self) -> str:
+        """The canonical ISO 8601 text: ``P30D``, ``P4M``, ``PT0S``, ``-P1D``."""
+        if self.negative:
+            return "-" + (-self).iso()
+        out = "P"
+        if self.months:
+            out += f"{self.months}M"
+        if self.days:
+            out += f"{self.days}D"
+        if self.seconds or out == "P":
+            hours, rest = divmod(self.seconds, 3600)
+            minutes, seconds = divmod(rest, 60)
+            out += "T"
+            if hours:
+                out += f"{hours}H"
+            if minutes:
+                out += f"{minutes}M"
+            if seconds or (not hours and not minutes):
+                out += f"{seconds}S"
+        return out
+
+    def __str__(self) -> str:
+        return self.iso()
+
+    def before_date(self, day: date) -> date:
+        """The calendar day this many months and days before ``day`` (time part ignored)."""
+        result: date = day - relativedelta(months=self.months, days=self.days)
+        return result
+
+    def before(self, anchor: datetime, tz: ZoneInfo) -> datetime:
+        """The instant this duration before ``anchor``, DST-correct in ``tz``.
+
+        Months and days move the wall clock in ``tz`` (09:00 stays 09:00 across a
+        DST change); hours, minutes and seconds are exact elapsed time. Wall times
+        that fall in a DST gap resolve to the instant just after it.
+        """
+        local = anchor.astimezone(tz).replace(tzinfo=None)
+        wall = local - relativedelta(months=self.months, days=self.days)
+        instant = resolve_wall_time(wall, tz)
+        return (instant - timedelta(seconds=self.seconds)).astimezone(tz)
+
+
+def resolve_wall_time(wall: datetime, tz: ZoneInfo) -> datetime:
+    """An aware instant for a naive wall time in ``tz``; gaps map past the jump.
+
+    In a fold (the repeated hour when clocks go back) the earlier instant is used.
+    """
+    guess = wall.replace(tzinfo=tz, fold=0)
+    normalised = guess.astimezone(tz)
+    return normalised
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ReminderKey:
+    """The stable name of one reminder: ``PERSON/DEADLINE/YYYY-MM-DD/OFFSET``."""
+
+    person: str
+    deadline: str
+    date: date
+    offset: str
+
+    def __str__(self) -> str:
+        return f"{self.person}/{self.deadline}/{self.date.isoformat()}/{self.offset}"
+
+    @property
+    def occurrence(self) -> str:
+        """The ``PERSON/DEADLINE/YYYY-MM-DD`` part shared by all reminders of one occurrence."""
+        return f"{self.person}/{self.deadline}/{self.date.isoformat()}"
+
+    @classmethod
+    def parse(cls, text: str) -> ReminderKey:
+        """Parse a key; raise ValueError naming what is wrong."""
+        parts = text.split("/")
+        if len(parts) != 4:
+            raise ValueError(f"'{text}' is not a reminder key PERSON/DEADLINE/YYYY-MM-DD/OFFSET")
+        person, deadline, day, offset = parts
+        Duration.parse(offset)
+        return cls(person, deadline, date.fromisoformat(day), offset)

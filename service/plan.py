@@ -1,0 +1,322 @@
+"""The plan: every deadline occurrence and reminder a config produces.
+
+``plan(config, start, end)`` is pure and deterministic: no I/O, no clock. The
+same config and window give the same tuples, in the same order, every time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import rrulestr
+
+from service.config import (
+    ANCHOR_DEFAULT,
+    AddressReport,
+    ArcRegistration,
+    Config,
+    Custom,
+    Deadline,
+    NhisPremium,
+    Person,
+    StayExpiry,
+)
+from service.keys import Duration, ReminderKey, resolve_wall_time
+from service.rules import (
+    ADDRESS_REPORT_DAYS,
+    ARC_REGISTRATION_DAYS,
+    OFFICE_VISIT_KINDS,
+    STAY_WINDOW,
+    BusinessCalendar,
+    Move,
+    lead_times,
+    overdue_times,
+    roll_of,
+)
+
+Day = date  # fields named ``date`` shadow the type inside class bodies
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One reminder: when it is due and which occurrence it belongs to."""
+
+    key: str
+    person: str
+    deadline: str
+    kind: str
+    date: date
+    offset: str
+    due: datetime
+    overdue: bool = False
+    #: Added because offices are closed on the deadline day.
+    closed_notice: bool = False
+
+    @property
+    def occurrence(self) -> str:
+        """``PERSON/DEADLINE/YYYY-MM-DD``."""
+        return f"{self.person}/{self.deadline}/{self.date.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One occurrence of a deadline, after roll rules, with its reminders."""
+
+    person: str
+    deadline: str
+    kind: str
+    title: str | None
+    note: str | None
+    nominal: date
+    date: date
+    at: datetime | None
+    moved: tuple[Move, ...]
+    #: Offices are closed on ``date`` (why), when the deadline was not rolled.
+    closed: str | None
+    window_start: Day | None
+    #: The month an NHIS premium pays for, ``YYYY-MM``.
+    covers: str | None
+    reminders: tuple[Reminder, ...]
+
+    @property
+    def key(self) -> str:
+        """``PERSON/DEADLINE/YYYY-MM-DD``."""
+        return f"{self.person}/{self.deadline}/{self.date.isoformat()}"
+
+    def as_json(self) -> dict[str, Any]:
+        """The stable JSON object of ``deadlines --json``."""
+        return {
+            "person": self.person,
+            "deadline": self.deadline,
+            "kind": self.kind,
+            "nominal": self.nominal.isoformat(),
+            "date": self.date.isoformat(),
+            "reminders": [{"key": r.key, "due": r.due.isoformat()} for r in self.reminders],
+            "title": self.title,
+            "at": self.at.isoformat() if self.at else None,
+            "moved_by": [m.as_json() for m in self.moved],
+            "closed": self.closed,
+            "window_start": self.window_start.isoformat() if self.window_start else None,
+            "covers": self.covers,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Nominal:
+    nominal: date
+    at: datetime | None = None
+    window_start: date | None = None
+    covers: str | None = None
+
+
+def plan(
+    config: Config,
+    start: date,
+    end: date,
+    *,
+    people: Iterable[str] | None = None,
+    singles_unbounded: bool = False,
+    calendar: BusinessCalendar | None = None,
+) -> tuple[Occurrence, ...]:
+    """Every occurrence whose (rolled) date lies in ``[start, end]``.
+
+    Recurring deadlines are expanded only that far. With ``singles_unbounded``
+    one-off deadlines beyond ``end`` are kept too (the daemon stores them so that
+    long lead times are never missed). ``people`` limits the plan to those ids.
+    Sorted by date, person, deadline.
+    """
+    calendar = calendar or BusinessCalendar.for_config(config)
+    wanted = set(people) if people is not None else None
+    found: list[Occurrence] = []
+    for person in config.people:
+        if wanted is not None and person.id not in wanted:
+            continue
+        found.extend(plan_person(config, person, start, end, calendar, singles_unbounded))
+    found.sort(key=lambda o: (o.date, o.person, o.deadline))
+    return tuple(found)
+
+
+def plan_person(
+    config: Config,
+    person: Person,
+    start: date,
+    end: date,
+    calendar: BusinessCalendar,
+    singles_unbounded: bool = False,
+) -> list[Occurrence]:
+    """The occurrences of one person's deadlines in the window, unsorted."""
+    tz = config.zone_of(person)
+    send_time = config.service.send_time
+    out: list[Occurrence] = []
+    for deadline in person.deadlines:
+        recurring = isinstance(deadline, NhisPremium) or (
+            isinstance(deadline, Custom) and deadline.rrule is not None
+        )
+        for nominal in _nominals(deadline, start, end, tz):
+            occurrence = _occurrence(config, person, deadline, nominal, calendar, tz, send_time)
+            if occurrence.date < start:
+                continue
+            if occurrence.date > end and (recurring or not singles_unbounded):
+                continue
+            out.append(occurrence)
+    return out
+
+
+def _nominals(deadline: Deadline, start: date, end: date, tz: ZoneInfo) -> Iterator[_Nominal]:
+    if isinstance(deadline, NhisPremium):
+        yield from _nhis_dates(deadline, start, end)
+    elif isinstance(deadline, Custom):
+        if deadline.at is not None:
+            local = deadline.at.astimezone(tz)
+            yield _Nominal(local.date(), at=deadline.at)
+        elif deadline.rrule is not None:
+            yield from _rrule_dates(deadline, start, end)
+        elif deadline.date is not None:
+            yield _Nominal(deadline.date)
+    elif isinstance(deadline, ArcRegistration):
+        day = deadline.entry + timedelta(days=ARC_REGISTRATION_DAYS)
+        yield _Nominal(day, window_start=deadline.entry)
+    elif isinstance(deadline, AddressReport):
+        day = deadline.moved + timedelta(days=ADDRESS_REPORT_DAYS)
+        yield _Nominal(day, window_start=deadline.moved)
+    elif isinstance(deadline, StayExpiry):
+        yield _Nominal(deadline.date, window_start=STAY_WINDOW.before_date(deadline.date))
+    else:
+        yield _Nominal(deadline.date)
+
+
+# Rolls move a date by at most a couple of weeks (the longest Korean holiday run
+# plus weekends); expanding a little past the window catches dates rolled into it.
+_ROLL_SLACK = timedelta(days=20)
+
+
+def _nhis_dates(deadline: NhisPremium, start: date, end: date) -> Iterator[_Nominal]:
+    due_day = 25 if deadline.schedule == "foreigner" else 10
+    # Foreigners pay month M on the 25th of M-1; F-5/F-6 pay month M on the 10th of M+1.
+    cover_shift = 1 if deadline.schedule == "foreigner" else -1
+    month = date(deadline.start.year, deadline.start.month, 1)
+    first_wanted = start - _ROLL_SLACK
+    if month < first_wanted:
+        month = date(first_wanted.year, first_wanted.month, 1)
+    last = end + _ROLL_SLACK
+    if deadline.until is not None:
+        last = min(last, date(deadline.until.year, deadline.until.month, 28))
+    while True:
+        due = month.replace(day=due_day)
+        if due > last:
+            return
+        covered = month + relativedelta(months=cover_shift)
+        yield _Nominal(due, covers=f"{covered.year:04d}-{covered.month:02d}")
+        month += relativedelta(months=1)
+
+
+def _rrule_dates(deadline: Custom, start: date, end: date) -> Iterator[_Nominal]:
+    anchor = deadline.start or ANCHOR_DEFAULT
+    rule = rrulestr(deadline.rrule or "", dtstart=datetime.combine(anchor, time()))
+    low = max(start - _ROLL_SLACK, anchor)
+    high = end + _ROLL_SLACK
+    if deadline.until is not None:
+        high = min(high, deadline.until)
+    if high < low:
+        return
+    between = rule.between(datetime.combine(low, time()), datetime.combine(high, time()), inc=True)
+    for when in between:
+        yield _Nominal(when.date())
+
+
+def _occurrence(
+    config: Config,
+    person: Person,
+    deadline: Deadline,
+    nominal: _Nominal,
+    calendar: BusinessCalendar,
+    tz: ZoneInfo,
+    send_time: time,
+) -> Occurrence:
+    rule = roll_of(deadline)
+    day, moved = calendar.roll(nominal.nominal, rule)
+    at = nominal.at
+    if at is not None and day != nominal.nominal:
+        wall = at.astimezone(tz).replace(tzinfo=None) + (day - nominal.nominal)
+        at = resolve_wall_time(wall, tz)
+    anchor = at if at is not None else resolve_wall_time(datetime.combine(day, send_time), tz)
+    closed = None
+    if not moved and deadline.kind in OFFICE_VISIT_KINDS:
+        closed = calendar.closed_reason(day)
+
+    reminders: dict[str, Reminder] = {}
+
+    def add(offset: Duration, *, closed_notice: bool = False) -> None:
+        text = offset.iso()
+        if text in reminders:
+            return
+        key = str(ReminderKey(person.id, deadline.id, day, text))
+        reminders[text] = Reminder(
+            key=key,
+            person=person.id,
+            deadline=deadline.id,
+            kind=deadline.kind,
+            date=day,
+            offset=text,
+            due=offset.before(anchor, tz),
+            overdue=offset.negative,
+            closed_notice=closed_notice,
+        )
+
+    for lead in lead_times(config, deadline):
+        add(lead)
+    for after in overdue_times(deadline):
+        add(after)
+    if closed is not None:
+        # Offices (and HiKorea's online filing) are shut on the deadline day:
+        # make sure the person hears on the last day they can still act.
+        last_open = calendar.last_business_day_before(day)
+        planned_days = {r.due.astimezone(tz).date() for r in reminders.values()}
+        if last_open not in planned_days:
+            add(Duration.of_days((day - last_open).days), closed_notice=True)
+
+    ordered = tuple(sorted(reminders.values(), key=lambda r: (r.due, r.key)))
+    return Occurrence(
+        person=person.id,
+        deadline=deadline.id,
+        kind=deadline.kind,
+        title=deadline.title,
+        note=deadline.note,
+        nominal=nominal.nominal,
+        date=day,
+        at=at,
+        moved=moved,
+        closed=closed,
+        window_start=nominal.window_start,
+        covers=nominal.covers,
+        reminders=ordered,
+    )
+
+
+def reminders_of(occurrences: Iterable[Occurrence]) -> list[Reminder]:
+    """All reminders of the occurrences, sorted by due instant then key."""
+    out = [r for o in occurrences for r in o.reminders]
+    out.sort(key=lambda r: (r.due, r.key))
+    return out
+
+
+def longest_overdue_days(config: Config) -> int:
+    """How many days after a deadline its last overdue repeat can fall."""
+    longest = 0
+    for person in config.people:
+        for deadline in person.deadlines:
+            for after in overdue_times(deadline):
+                span = (-after).before_date(date(2000, 1, 1))
+                longest = max(longest, (date(2000, 1, 1) - span).days + 1)
+    return longest
+
+
+def store_window(config: Config, today: date) -> tuple[date, date]:
+    """The window the daemon keeps in its database: overdue repeats back, horizon ahead."""
+    back = longest_overdue_days(config) + 1
+    return today - timedelta(days=back), today + timedelta(days=config.service.horizon_days)
