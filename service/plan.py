@@ -75,6 +75,9 @@ class Occurrence:
     nominal: date
     date: date
     at: datetime | None
+    #: The instant the occurrence is over: the end of its day in the person's
+    #: time zone, or the ``at`` instant itself.
+    ends: datetime
     moved: tuple[Move, ...]
     #: Offices are closed on ``date`` (why), when the deadline was not rolled.
     closed: str | None
@@ -99,6 +102,7 @@ class Occurrence:
             "reminders": [{"key": r.key, "due": r.due.isoformat()} for r in self.reminders],
             "title": self.title,
             "at": self.at.isoformat() if self.at else None,
+            "ends": self.ends.isoformat(),
             "moved_by": [m.as_json() for m in self.moved],
             "closed": self.closed,
             "window_start": self.window_start.isoformat() if self.window_start else None,
@@ -290,6 +294,9 @@ def _occurrence(
         nominal=nominal.nominal,
         date=day,
         at=at,
+        ends=at
+        if at is not None
+        else resolve_wall_time(datetime.combine(day + timedelta(days=1), time()), tz),
         moved=moved,
         closed=closed,
         window_start=nominal.window_start,
