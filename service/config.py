@@ -25,6 +25,8 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    StrictBool,
+    StrictInt,
     ValidationError,
 )
 
@@ -125,6 +127,8 @@ def _to_after(value: object) -> Duration:
     """Overdue repeats: days or durations after the deadline, stored as negative."""
     if isinstance(value, str) and value.strip().startswith("-"):
         value = value.strip()[1:]
+    elif isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        value = -value
     duration = _to_duration(value)
     if duration == Duration():
         raise ValueError("0 is the deadline itself; list it in remind, not overdue")
@@ -189,6 +193,8 @@ def _to_rrule(value: object) -> str:
     text = value.strip()
     if text.upper().startswith("RRULE:"):
         text = text[6:]
+    # Exported rules write UNTIL in UTC; staywatch expands rules on local dates.
+    text = re.sub(r"(UNTIL=\d{8}(?:T\d{6})?)Z", r"\1", text, flags=re.IGNORECASE)
     try:
         rrulestr(text, dtstart=datetime(2000, 1, 1))
     except (ValueError, TypeError) as exc:
@@ -280,7 +286,7 @@ class ServiceSection(_Model):
     timezone: Zone = "Asia/Seoul"
     send_time: TimeOfDay = time(9, 0)
     database: Annotated[str, PlainValidator(_to_text)] = "sqlite:///var/staywatch.db"
-    horizon_days: int = Field(default=400, ge=1, le=3660)
+    horizon_days: StrictInt = Field(default=400, ge=1, le=3660)
     holidays: Annotated[str, PlainValidator(_to_holiday_country)] = "KR"
     extra_holidays: tuple[DateValue, ...] = ()
     not_holidays: tuple[DateValue, ...] = ()
@@ -296,13 +302,13 @@ class MailSection(_Model):
         default="staywatch <staywatch@localhost>", alias="from"
     )
     host: Line | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: StrictInt | None = Field(default=None, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: Line | None = None
     password_file: Annotated[str, PlainValidator(_to_text)] | None = None
     password_env: Line | None = None
     timeout: float = Field(default=30.0, gt=0, le=600)
-    concurrency: int = Field(default=4, ge=1, le=64)
+    concurrency: StrictInt = Field(default=4, ge=1, le=64)
 
     @property
     def effective_port(self) -> int:
@@ -317,7 +323,7 @@ class FeedSection(_Model):
 
     listen: Annotated[str, PlainValidator(_to_listen)] = "127.0.0.1:8780"
     public_url: Annotated[str, PlainValidator(_to_url)] = "http://127.0.0.1:8780"
-    refresh_minutes: int = Field(default=360, ge=5, le=10080)
+    refresh_minutes: StrictInt = Field(default=360, ge=5, le=10080)
 
 
 class _DeadlineBase(_Model):
@@ -366,7 +372,7 @@ class NhisPremium(_DeadlineBase):
     start: DateValue
     until: DateValue | None = None
     schedule: Literal["foreigner", "national"] = "foreigner"
-    autopay: bool = False
+    autopay: StrictBool = False
 
 
 class PassportExpiry(_DeadlineBase):
@@ -409,7 +415,7 @@ class Person(_Model):
     email: tuple[Address, ...] = Field(min_length=1)
     language: Language = "en"
     timezone: Zone | None = None
-    hide_details: bool = False
+    hide_details: StrictBool = False
     tags: tuple[Slug, ...] = ()
     deadlines: tuple[Deadline, ...] = Field(default=(), alias="deadline")
 
@@ -463,7 +469,9 @@ class Config(_Model):
 # -- locating errors -------------------------------------------------------------
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\")\s*=")
+_KEY = re.compile(
+    r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\")(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"))*)\s*="
+)
 
 
 def index_lines(text: str) -> dict[tuple[str | int, ...], int]:
@@ -491,7 +499,9 @@ def index_lines(text: str) -> dict[tuple[str | int, ...], int]:
             continue
         key = _KEY.match(line)
         if key:
-            lines.setdefault((*current, key.group(1).strip('"')), number)
+            dotted = [part.strip().strip('"') for part in key.group(1).split(".")]
+            for depth in range(1, len(dotted) + 1):
+                lines.setdefault((*current, *dotted[:depth]), number)
     return lines
 
 
@@ -616,6 +626,9 @@ def _problem(
         clean = [*clean, "kind"]
     elif kind == "union_tag_not_found":
         text = f"kind is missing; add kind = one of {', '.join(KINDS)}"
+    elif kind == "literal_error" and ctx.get("expected") == "False" and value is not True:
+        # ``overdue`` is a list or false: the list branch already said what is wrong.
+        return clean, owner, ""
     elif kind == "literal_error":
         text = f"{key} {_show(value)} is not allowed; use {ctx.get('expected', '')}"
         if key == "language":
@@ -677,6 +690,8 @@ def _allowed_keys(loc: Sequence[str | int], raw: Mapping[str, Any]) -> list[str]
 
 
 def _semantic(raw: Mapping[str, Any]) -> Iterator[tuple[list[str | int], str]]:
+    if "path" in raw:
+        yield ["path"], "unknown key 'path'; remove it or check the spelling"
     people = raw.get("person")
     if not isinstance(people, list):
         return
@@ -736,7 +751,10 @@ def _semantic_deadline(
 
 # -- reading -------------------------------------------------------------------
 
-_BAD_DATE = re.compile(r"(?<![\w\"'-])(\d{4}-\d{2}-\d{2})(?![\w:\"'-])")
+_BAD_DATE = re.compile(
+    r"(?<![\w\"'-])(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+    r"(?:Z|[+-]\d{2}:\d{2})?)?)(?![\w:\"'-])"
+)
 
 
 def _loads(text: str, path: str) -> tuple[dict[str, Any], list[ConfigProblem]]:
@@ -751,7 +769,7 @@ def _loads(text: str, path: str) -> tuple[dict[str, Any], list[ConfigProblem]]:
             found = re.search(r"at line (\d+), column (\d+)", message)
             line = int(found.group(1)) if found else None
             reason = re.sub(r"\s*\(at .*\)$", "", message)
-            if line and "date" in reason.lower():
+            if line:
                 fixed = _quote_bad_dates(lines[line - 1])
                 if fixed != lines[line - 1]:
                     lines[line - 1] = fixed
@@ -771,10 +789,13 @@ def _loads(text: str, path: str) -> tuple[dict[str, Any], list[ConfigProblem]]:
 
 def _quote_bad_dates(line: str) -> str:
     def repl(match: re.Match[str]) -> str:
+        text = match.group(1)
         try:
-            date.fromisoformat(match.group(1))
+            date.fromisoformat(text[:10])
+            if len(text) > 10:
+                datetime.fromisoformat(text.replace(" ", "T"))
         except ValueError:
-            return f'"{match.group(1)}"'
+            return f'"{text}"'
         return match.group(0)
 
     return _BAD_DATE.sub(repl, line)
@@ -796,7 +817,7 @@ def parse_config(text: str, path: Path | str = "staywatch.toml") -> Config:
 
     config: Config | None = None
     try:
-        config = Config.model_validate({**raw, "path": Path(path)})
+        config = Config.model_validate({**raw, "path": Path(path).absolute()})
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             loc, owner, message = _problem(raw, error, kinds)

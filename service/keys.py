@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -94,13 +94,16 @@ class Duration:
     def before(self, anchor: datetime, tz: ZoneInfo) -> datetime:
         """The instant this duration before ``anchor``, DST-correct in ``tz``.
 
+        ``anchor`` is an aware instant or a naive wall time in ``tz``.
+
         Months and days move the wall clock in ``tz`` (09:00 stays 09:00 across a
         DST change); hours, minutes and seconds are exact elapsed time. Wall times
         that fall in a DST gap resolve to the instant just after it.
         """
-        local = anchor.astimezone(tz).replace(tzinfo=None)
+        local = anchor.astimezone(tz).replace(tzinfo=None) if anchor.tzinfo else anchor
         wall = local - relativedelta(months=self.months, days=self.days)
-        instant = resolve_wall_time(wall, tz)
+        # Exact time is subtracted in UTC: aware arithmetic in one zone ignores DST.
+        instant = resolve_wall_time(wall, tz).astimezone(UTC)
         return (instant - timedelta(seconds=self.seconds)).astimezone(tz)
 
 
@@ -110,8 +113,8 @@ def resolve_wall_time(wall: datetime, tz: ZoneInfo) -> datetime:
     In a fold (the repeated hour when clocks go back) the earlier instant is used.
     """
     guess = wall.replace(tzinfo=tz, fold=0)
-    normalised = guess.astimezone(tz)
-    return normalised
+    # A round trip through UTC turns a wall time inside a gap into a real instant.
+    return guess.astimezone(UTC).astimezone(tz)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -138,5 +141,13 @@ class ReminderKey:
         if len(parts) != 4:
             raise ValueError(f"'{text}' is not a reminder key PERSON/DEADLINE/YYYY-MM-DD/OFFSET")
         person, deadline, day, offset = parts
+        if not SLUG.match(person) or not SLUG.match(deadline):
+            raise ValueError(f"'{text}' does not start with a valid PERSON/DEADLINE")
+        try:
+            parsed = date.fromisoformat(day)
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.isoformat() != day:
+            raise ValueError(f"'{day}' in '{text}' is not a date YYYY-MM-DD")
         Duration.parse(offset)
-        return cls(person, deadline, date.fromisoformat(day), offset)
+        return cls(person, deadline, parsed, offset)

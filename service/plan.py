@@ -161,8 +161,13 @@ def plan_person(
         recurring = isinstance(deadline, NhisPremium) or (
             isinstance(deadline, Custom) and deadline.rrule is not None
         )
+        seen: set[date] = set()
         for nominal in _nominals(deadline, start, end, tz):
             occurrence = _occurrence(config, person, deadline, nominal, calendar, tz, send_time)
+            # A roll can land two nominal dates (Saturday, Sunday) on one business day.
+            if occurrence.date in seen:
+                continue
+            seen.add(occurrence.date)
             if occurrence.date < start:
                 continue
             if occurrence.date > end and (recurring or not singles_unbounded):
@@ -248,7 +253,8 @@ def _occurrence(
     if at is not None and day != nominal.nominal:
         wall = at.astimezone(tz).replace(tzinfo=None) + (day - nominal.nominal)
         at = resolve_wall_time(wall, tz)
-    anchor = at if at is not None else resolve_wall_time(datetime.combine(day, send_time), tz)
+    # Date deadlines anchor on a wall time, so lead days keep the send time across DST.
+    anchor = at if at is not None else datetime.combine(day, send_time)
     closed = None
     if not moved and deadline.kind in OFFICE_VISIT_KINDS:
         closed = calendar.closed_reason(day)
@@ -320,6 +326,17 @@ def longest_overdue_days(config: Config) -> int:
             for after in overdue_times(deadline):
                 span = (-after).before_date(date(2000, 1, 1))
                 longest = max(longest, (date(2000, 1, 1) - span).days + 1)
+    return longest
+
+
+def longest_lead_days(config: Config) -> int:
+    """How many days before a deadline its earliest reminder can fall."""
+    epoch = date(2000, 1, 1)
+    longest = 0
+    for person in config.people:
+        for deadline in person.deadlines:
+            for lead in lead_times(config, deadline):
+                longest = max(longest, (epoch - lead.before_date(epoch)).days + 1)
     return longest
 
 
