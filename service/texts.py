@@ -1,0 +1,859 @@
+"""Every word a person reads, in English, Korean and Chinese.
+
+Pure data and small formatting functions: the kind names, what each deadline
+is, what a miss costs and what to do (from DOMAIN.md), plus the strings that
+emails, the calendar feed and the confirmation page share. Unknown languages
+fall back to English; custom deadlines are named by their ``title``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+Language = Literal["en", "ko", "zh"]
+LANGUAGES: tuple[Language, ...] = ("en", "ko", "zh")
+
+
+@dataclass(frozen=True, slots=True)
+class KindText:
+    """What one deadline kind is called and says, in one language.
+
+    ``due`` and ``past`` are headlines with ``{date}`` (and ``{covers}``,
+    ``{title}``) placeholders: ``due`` while the date is ahead, ``past`` once it
+    has gone by. ``action`` is the label of the acknowledge button/page.
+    """
+
+    name: str
+    what: str | None
+    consequence: str | None
+    advice: tuple[str, ...]
+    due: str
+    past: str
+    action: str
+    window: str | None = None
+
+
+_CHECK: dict[Language, str] = {
+    "en": "Check HiKorea or call 1345 (immigration) / 1577-1000 (NHIS).",
+    "ko": "자세한 내용은 하이코리아에서 확인하거나 1345(외국인종합안내센터) / "
+    "1577-1000(국민건강보험공단)으로 문의하세요.",
+    "zh": "详情请查看HiKorea，或致电1345（外国人综合咨询中心）/ 1577-1000（国民健康保险公团）。",
+}
+
+_AUTOPAY: dict[Language, str] = {
+    "en": "Auto-debit is set up: make sure the account holds enough on the due date.",
+    "ko": "자동이체가 신청되어 있습니다. 납부일에 계좌 잔액이 충분한지 확인하세요.",
+    "zh": "您已开通自动扣款，请确保扣款日账户余额充足。",
+}
+
+KIND_TEXTS: dict[str, dict[Language, KindText]] = {
+    "stay_expiry": {
+        "en": KindText(
+            name="Period of stay (visa) expiry",
+            what=(
+                "The last day of your period of stay, as printed on your residence card or "
+                "e-permit. You can apply for an extension from four months before this date "
+                "up to the date itself (Immigration Act art. 25)."
+            ),
+            consequence=(
+                "Missing it means overstaying: there is a penalty even for one day late, and "
+                "in serious cases deportation and up to 3 years in prison or a fine of up to "
+                "KRW 20 million (arts. 46, 94). Unpaid NHIS premiums can limit or block the "
+                "extension."
+            ),
+            advice=(
+                "Apply on HiKorea (e-Application > extension of sojourn period; weekdays "
+                "07:00-22:00), or book a visit at your immigration office.",
+                "Bring your passport, residence card, proof of residence and the documents "
+                "your status requires.",
+                "The fee is KRW 60,000 (KRW 50,000 online).",
+            ),
+            due="Visa (period of stay) expires {date}",
+            past="Visa (period of stay) expired {date}",
+            action="Mark the visa (period of stay) ending {date} as handled",
+            window="Extension window open",
+        ),
+        "ko": KindText(
+            name="체류기간 만료",
+            what=(
+                "외국인등록증(또는 전자 체류허가서)에 적힌 체류기간의 마지막 날입니다. "
+                "체류기간 연장은 만료일 4개월 전부터 만료일 당일까지 신청할 수 있습니다"
+                "(출입국관리법 제25조)."
+            ),
+            consequence=(
+                "기한을 넘기면 불법체류가 됩니다. 하루만 늦어도 범칙금이 부과되고, 심하면 "
+                "강제퇴거와 함께 3년 이하의 징역 또는 2천만 원 이하의 벌금에 처해질 수 "
+                "있습니다(제46조, 제94조). 건강보험료가 체납되어 있으면 연장이 제한되거나 "
+                "거부될 수 있습니다."
+            ),
+            advice=(
+                "하이코리아 전자민원에서 '체류기간 연장허가'를 신청하거나(평일 07:00~22:00), "
+                "관할 출입국·외국인관서 방문을 예약하세요.",
+                "여권, 외국인등록증, 체류지 입증서류, 체류자격별 제출서류를 준비하세요.",
+                "수수료는 6만 원입니다(전자민원은 5만 원).",
+            ),
+            due="체류기간이 {date}에 만료됩니다",
+            past="체류기간이 {date}에 만료되었습니다",
+            action="{date} 만료 체류기간 처리 완료로 표시",
+            window="체류기간 연장 신청 기간",
+        ),
+        "zh": KindText(
+            name="居留期限到期",
+            what=(
+                "这是您外国人登录证（或电子居留许可）上记载的居留期限的最后一天。"
+                "延长居留期限可在到期前4个月起至到期当天申请（《出入境管理法》第25条）。"
+            ),
+            consequence=(
+                "错过期限即构成非法滞留：哪怕只晚一天也会被罚款，情节严重的可能被驱逐出境，"
+                "并处3年以下有期徒刑或2000万韩元以下罚金（第46条、第94条）。"
+                "如有未缴的健康保险费，延期申请可能受限或被拒。"
+            ),
+            advice=(
+                "在HiKorea电子申请中提交“延长居留期限”申请（工作日07:00–22:00），"
+                "或预约前往管辖的出入境管理机关办理。",
+                "请备好护照、外国人登录证、居住证明以及您的居留资格所需的材料。",
+                "手续费为6万韩元（网上申请5万韩元）。",
+            ),
+            due="居留期限将于{date}到期",
+            past="居留期限已于{date}到期",
+            action="将{date}到期的居留期限标记为已办理",
+            window="可申请延长居留期限",
+        ),
+    },
+    "arc_registration": {
+        "en": KindText(
+            name="Foreigner registration (residence card)",
+            what=(
+                "Anyone staying in Korea for more than 90 days must register within 90 days "
+                "of entry (Immigration Act art. 31). The day of entry counts as day 1, so the "
+                "last day is 89 days after entry."
+            ),
+            consequence=(
+                "A penalty that grows with the delay; in serious cases up to 1 year in prison "
+                "or a fine of up to KRW 10 million (arts. 46, 95)."
+            ),
+            advice=(
+                "Book a visit (방문예약) on HiKorea at the immigration office for your address "
+                "now: slots run out.",
+                "Bring your passport, one 3.5 x 4.5 cm photo, proof of residence, the documents "
+                "your status requires and the fee.",
+            ),
+            due="Register as a foreign resident by {date}",
+            past="Foreigner registration was due {date}",
+            action="Mark foreigner registration (due {date}) as done",
+            window="Registration window open",
+        ),
+        "ko": KindText(
+            name="외국인등록",
+            what=(
+                "90일을 넘게 체류하는 외국인은 입국일부터 90일 이내에 외국인등록을 해야 "
+                "합니다(출입국관리법 제31조). 입국한 날을 첫째 날로 세므로 마지막 날은 "
+                "입국일로부터 89일 뒤입니다."
+            ),
+            consequence=(
+                "늦어진 기간에 따라 범칙금이 커지며, 심하면 1년 이하의 징역 또는 1천만 원 "
+                "이하의 벌금에 처해질 수 있습니다(제46조, 제95조)."
+            ),
+            advice=(
+                "하이코리아에서 주소지 관할 출입국·외국인관서 방문예약을 지금 해 두세요. "
+                "예약이 금방 찹니다.",
+                "여권, 사진 1매(3.5×4.5cm), 체류지 입증서류, 체류자격별 제출서류와 수수료를 "
+                "준비하세요.",
+            ),
+            due="외국인등록 기한은 {date}입니다",
+            past="외국인등록 기한이 지났습니다: {date}",
+            action="외국인등록(기한 {date}) 완료로 표시",
+            window="외국인등록 신청 기간",
+        ),
+        "zh": KindText(
+            name="外国人登录",
+            what=(
+                "在韩国居留超过90天的外国人，须在入境之日起90天内办理外国人登录"
+                "（《出入境管理法》第31条）。入境当天算作第1天，因此最后期限是入境后的第89天。"
+            ),
+            consequence=(
+                "罚款随逾期时间增加；情节严重的，可处1年以下有期徒刑或1000万韩元以下罚金"
+                "（第46条、第95条）。"
+            ),
+            advice=(
+                "请尽快在HiKorea上预约（방문예약）前往居住地管辖的出入境管理机关，名额很快就会约满。",
+                "请备好护照、3.5×4.5厘米照片1张、居住证明、您的居留资格所需的材料以及手续费。",
+            ),
+            due="请在{date}前办理外国人登录",
+            past="外国人登录期限{date}已过",
+            action="将外国人登录（期限{date}）标记为已完成",
+            window="可办理外国人登录",
+        ),
+    },
+    "arc_expiry": {
+        "en": KindText(
+            name="Permanent residence card (F-5) reissue",
+            what=(
+                "The expiry date on your permanent resident card. Cards issued since "
+                "21 September 2018 are valid for 10 years and must be reissued before they "
+                "expire."
+            ),
+            consequence="An administrative fine of up to KRW 2,000,000.",
+            advice=(
+                "Book a visit on HiKorea to have the card reissued.",
+                "Bring your passport, your current card, one photo and the fee.",
+            ),
+            due="Permanent residence card (F-5) expires {date}",
+            past="Permanent residence card (F-5) expired {date}",
+            action="Mark the F-5 card reissue (card expires {date}) as done",
+        ),
+        "ko": KindText(
+            name="영주증(F-5) 재발급",
+            what=(
+                "영주증에 적힌 유효기간 만료일입니다. 2018년 9월 21일 이후 발급된 영주증은 "
+                "10년간 유효하며, 만료 전에 재발급을 받아야 합니다."
+            ),
+            consequence="200만 원 이하의 과태료가 부과될 수 있습니다.",
+            advice=(
+                "하이코리아에서 영주증 재발급 방문예약을 하세요.",
+                "여권, 지금 가진 영주증, 사진 1매, 수수료를 준비하세요.",
+            ),
+            due="영주증(F-5)이 {date}에 만료됩니다",
+            past="영주증(F-5)이 {date}에 만료되었습니다",
+            action="영주증 재발급(만료 {date}) 완료로 표시",
+        ),
+        "zh": KindText(
+            name="永久居留证（F-5）换发",
+            what=(
+                "这是您永久居留证上记载的有效期截止日。2018年9月21日以后签发的永久居留证"
+                "有效期为10年，须在到期前办理换发。"
+            ),
+            consequence="可能被处以最高200万韩元的罚款。",
+            advice=(
+                "请在HiKorea上预约前往出入境管理机关换发永久居留证。",
+                "请备好护照、现有的永久居留证、照片1张及手续费。",
+            ),
+            due="永久居留证（F-5）将于{date}到期",
+            past="永久居留证（F-5）已于{date}到期",
+            action="将永久居留证换发（{date}到期）标记为已完成",
+        ),
+    },
+    "address_report": {
+        "en": KindText(
+            name="Change of address report",
+            what=(
+                "After moving you must report your new address. The law gives 15 days from "
+                "moving in (art. 36); it used to be 14, and staywatch keeps the safer 14 days."
+            ),
+            consequence="A fine of up to KRW 1,000,000.",
+            advice=(
+                "Report it on HiKorea, at your gu office or community centre (주민센터), or at "
+                "the immigration office.",
+                "Bring your residence card, passport and your lease or accommodation confirmation.",
+            ),
+            due="Report your new address by {date}",
+            past="Your address report was due {date}",
+            action="Mark the address report (due {date}) as done",
+            window="Address report window open",
+        ),
+        "ko": KindText(
+            name="체류지 변경 신고",
+            what=(
+                "이사를 하면 새 체류지를 신고해야 합니다. 법은 전입한 날부터 15일 이내로 "
+                "정하고 있지만(제36조), 예전 기준이 14일이었으므로 staywatch는 더 안전한 "
+                "14일을 기한으로 잡습니다."
+            ),
+            consequence="100만 원 이하의 과태료가 부과될 수 있습니다.",
+            advice=(
+                "하이코리아 전자민원, 구청·주민센터, 또는 출입국·외국인관서에서 신고할 수 "
+                "있습니다.",
+                "외국인등록증, 여권, 임대차계약서나 숙소제공확인서를 준비하세요.",
+            ),
+            due="체류지 변경 신고 기한은 {date}입니다",
+            past="체류지 변경 신고 기한이 지났습니다: {date}",
+            action="체류지 변경 신고(기한 {date}) 완료로 표시",
+            window="체류지 변경 신고 기간",
+        ),
+        "zh": KindText(
+            name="居留地变更申报",
+            what=(
+                "搬家后须申报新的居留地址。法律规定自迁入之日起15天内申报（第36条）；"
+                "以前的规定是14天，staywatch按更稳妥的14天计算。"
+            ),
+            consequence="可能被处以最高100万韩元的罚款。",
+            advice=(
+                "可在HiKorea网上申报，也可前往区厅、居民中心（주민센터）或出入境管理机关办理。",
+                "请备好外国人登录证、护照以及租房合同或住宿提供确认书。",
+            ),
+            due="请在{date}前申报居留地变更",
+            past="居留地变更申报期限{date}已过",
+            action="将居留地变更申报（期限{date}）标记为已完成",
+            window="可申报居留地变更",
+        ),
+    },
+    "nhis_premium": {
+        "en": KindText(
+            name="NHIS health insurance premium",
+            what=(
+                "The monthly National Health Insurance premium. Foreign residents pay each "
+                "month in advance, by the 25th of the month before (F-5 and F-6 holders: by "
+                "the 10th of the month after). A due date on a weekend or holiday moves to "
+                "the next business day."
+            ),
+            consequence=(
+                "An arrears charge grows every day (1/1500 a day up to 2%, then 1/6000 a day "
+                "up to 5%). Benefits are suspended from the 1st of the next month until you "
+                "pay, and unpaid months shorten (3 months or fewer) or block (4 or more) your "
+                "next visa extension."
+            ),
+            advice=(
+                "Pay in The건강보험 app, by virtual account or bank, or by card at an NHIS branch.",
+                "Auto-debit saves you the trouble and KRW 200 a month.",
+                "Check the balance on the NHIS website or app and keep the receipt.",
+                "Help in foreign languages: 033-811-2000.",
+            ),
+            due="NHIS premium for {covers} due {date}",
+            past="NHIS premium for {covers} was due {date}",
+            action="Mark NHIS premium for {covers} as paid",
+        ),
+        "ko": KindText(
+            name="건강보험료 납부",
+            what=(
+                "매달 내는 국민건강보험료입니다. 외국인은 해당 월 보험료를 전달 25일까지 "
+                "미리 냅니다(F-5·F-6은 다음 달 10일까지). 납부기한이 주말이나 공휴일이면 "
+                "다음 영업일로 넘어갑니다."
+            ),
+            consequence=(
+                "연체금이 날마다 붙습니다(하루 1/1500씩 최대 2%, 그 뒤 하루 1/6000씩 최대 "
+                "5%). 다음 달 1일부터 완납할 때까지 보험급여가 제한되고, 체납이 3개월 "
+                "이하이면 다음 체류기간 연장이 짧아지며 4개월 이상이면 연장이 거부될 수 "
+                "있습니다."
+            ),
+            advice=(
+                "The건강보험 앱, 가상계좌나 은행, 또는 공단 지사에서 카드로 낼 수 있습니다.",
+                "자동이체를 신청하면 매달 200원이 감액되고 잊을 걱정도 없습니다.",
+                "공단 홈페이지나 앱에서 납부 내역을 확인하고 영수증을 보관하세요.",
+                "외국어 상담: 033-811-2000.",
+            ),
+            due="{covers}분 건강보험료 납부 기한은 {date}입니다",
+            past="{covers}분 건강보험료 납부 기한이 지났습니다: {date}",
+            action="{covers}분 건강보험료 납부 완료로 표시",
+        ),
+        "zh": KindText(
+            name="国民健康保险费缴纳",
+            what=(
+                "每月缴纳的国民健康保险费。外国人须在上个月25日前预缴当月的保险费"
+                "（F-5、F-6持有者在次月10日前缴纳）。缴费期限如遇周末或公休日，顺延至下一个工作日。"
+            ),
+            consequence=(
+                "每天都会产生滞纳金（每天1/1500，最高2%；之后每天1/6000，最高5%）。"
+                "从下个月1日起至缴清为止，医保待遇将被暂停；欠费3个月以下会缩短下次居留延期的期限，"
+                "4个月以上可能无法延期。"
+            ),
+            advice=(
+                "可通过The건강보험 App、虚拟账户或银行缴纳，也可到公团分支机构刷卡缴纳。",
+                "开通自动扣款既省心，每月还可减免200韩元。",
+                "请在国民健康保险公团网站或App上确认缴费记录，并保留收据。",
+                "外语咨询电话：033-811-2000。",
+            ),
+            due="{covers}的健康保险费须在{date}前缴纳",
+            past="{covers}的健康保险费缴纳期限{date}已过",
+            action="将{covers}的健康保险费标记为已缴纳",
+        ),
+    },
+    "passport_expiry": {
+        "en": KindText(
+            name="Passport expiry",
+            what=(
+                "The expiry date of your passport. Since 1 July 2021 a period of stay is "
+                "granted only within your passport's validity, and renewing at an embassy "
+                "can take months."
+            ),
+            consequence=(
+                "Your next period of stay can be cut short to the passport's expiry, and you "
+                "cannot travel on an expired passport. A new passport must be reported to "
+                "immigration within 15 days (art. 35)."
+            ),
+            advice=(
+                "Start the renewal at your embassy or consulate now.",
+                "When you have the new passport, report it to immigration within 15 days "
+                "(on HiKorea or in person), and add that date to staywatch.",
+            ),
+            due="Passport expires {date}",
+            past="Passport expired {date}",
+            action="Mark the passport expiring {date} as renewed",
+        ),
+        "ko": KindText(
+            name="여권 만료",
+            what=(
+                "여권의 유효기간 만료일입니다. 2021년 7월 1일부터 체류기간은 여권 유효기간 "
+                "안에서만 허가되며, 대사관에서 여권을 새로 받는 데 몇 달이 걸리기도 합니다."
+            ),
+            consequence=(
+                "다음 체류기간이 여권 만료일까지로 줄어들 수 있고, 만료된 여권으로는 출국할 "
+                "수 없습니다. 새 여권을 받으면 15일 이내에 출입국·외국인관서에 신고해야 "
+                "합니다(제35조)."
+            ),
+            advice=(
+                "지금 대사관이나 영사관에서 여권 갱신을 시작하세요.",
+                "새 여권을 받으면 15일 이내에 출입국·외국인관서에 신고하고(하이코리아 또는 "
+                "방문), 그 기한도 staywatch에 추가해 두세요.",
+            ),
+            due="여권이 {date}에 만료됩니다",
+            past="여권이 {date}에 만료되었습니다",
+            action="{date} 만료 여권 갱신 완료로 표시",
+        ),
+        "zh": KindText(
+            name="护照到期",
+            what=(
+                "这是您护照的有效期截止日。自2021年7月1日起，居留期限只在护照有效期内批准，"
+                "而在使领馆换发护照可能需要好几个月。"
+            ),
+            consequence=(
+                "下次获批的居留期限可能被缩短到护照到期日，护照过期后也无法出境。"
+                "换领新护照后，须在15天内向出入境管理机关申报（第35条）。"
+            ),
+            advice=(
+                "请现在就到使馆或领事馆办理护照换发。",
+                "拿到新护照后，请在15天内向出入境管理机关申报（HiKorea网上或现场办理），"
+                "并把这个期限也加入staywatch。",
+            ),
+            due="护照将于{date}到期",
+            past="护照已于{date}到期",
+            action="将{date}到期的护照标记为已换发",
+        ),
+    },
+    "custom": {
+        "en": KindText(
+            name="Personal deadline",
+            what=None,
+            consequence=None,
+            advice=(),
+            due="{title} due {date}",
+            past="{title} was due {date}",
+            action="Mark “{title}” ({date}) as done",
+        ),
+        "ko": KindText(
+            name="개인 기한",
+            what=None,
+            consequence=None,
+            advice=(),
+            due="{title} 기한: {date}",
+            past="{title} 기한이 지났습니다: {date}",
+            action="‘{title}’({date}) 완료로 표시",
+        ),
+        "zh": KindText(
+            name="个人事项",
+            what=None,
+            consequence=None,
+            advice=(),
+            due="{title}：截止日期{date}",
+            past="{title}：截止日期{date}已过",
+            action="将“{title}”（{date}）标记为已完成",
+        ),
+    },
+}
+
+#: Strings shared by the email, the feed and the confirmation page. Values use
+#: ``str.format`` placeholders; see :func:`ui`.
+UI: dict[str, dict[Language, str]] = {
+    # -- email ------------------------------------------------------------------
+    "greeting": {"en": "Hello {name},", "ko": "{name} 님, 안녕하세요.", "zh": "{name}，您好："},
+    "covers": {
+        "en": "This payment covers {month}.",
+        "ko": "{month}분 보험료입니다.",
+        "zh": "本次缴纳的是{month}的保险费。",
+    },
+    "note": {"en": "Note: {note}", "ko": "메모: {note}", "zh": "备注：{note}"},
+    "moved": {
+        "en": "{nominal} is a day off, so the deadline moves to {date}.",
+        "ko": "휴일이라 기한이 바뀌었습니다: {nominal} → {date}",
+        "zh": "{nominal}为休息日，期限调整为{date}。",
+    },
+    "closed": {
+        "en": (
+            "Immigration offices and HiKorea online applications are closed on {day}. "
+            "The last business day before it is {last_open}: act by then."
+        ),
+        "ko": (
+            "기한 당일인 {day}에는 출입국·외국인관서와 하이코리아 전자민원이 쉽니다. "
+            "마지막 영업일인 {last_open}까지 처리하세요."
+        ),
+        "zh": (
+            "截止当天{day}为休息日，出入境管理机关和HiKorea网上申请均不办理业务。"
+            "请在此前最后一个工作日{last_open}之前办好。"
+        ),
+    },
+    "closed_subject": {
+        "en": "offices are closed that day, act by {last_open}",
+        "ko": "당일 휴무, {last_open}까지 처리",
+        "zh": "当天不办公，请于{last_open}前办理",
+    },
+    "overdue": {
+        "en": (
+            "The date has passed and nobody has confirmed yet that this was done. If it is "
+            "done, use the link below and the reminders stop; if not, please act today."
+        ),
+        "ko": (
+            "기한이 지났는데 아직 처리했다는 확인이 없습니다. 이미 처리했다면 아래 링크로 "
+            "알려 주세요. 그러면 알림이 멈춥니다. 아직이라면 오늘 바로 처리하세요."
+        ),
+        "zh": (
+            "期限已过，但还没有收到已办理的确认。如已办好，请通过下方链接告诉我们，"
+            "提醒就会停止；如尚未办理，请今天就去办。"
+        ),
+    },
+    "what_is": {"en": "What this is", "ko": "안내", "zh": "说明"},
+    "if_missed": {"en": "If it is missed", "ko": "기한을 놓치면", "zh": "逾期后果"},
+    "what_to_do": {"en": "What to do", "ko": "해야 할 일", "zh": "需要做什么"},
+    "window": {
+        "en": "{label}: {start} to {end}.",
+        "ko": "{label}: {start} ~ {end}",
+        "zh": "{label}：{start}至{end}。",
+    },
+    "ack_intro": {
+        "en": "Already done? Let staywatch know and the reminders for this date stop:",
+        "ko": "이미 처리하셨나요? 아래 링크로 알려 주시면 이 기한에 대한 알림을 더 보내지 "
+        "않습니다.",
+        "zh": "已经办好了吗？请通过下面的链接告诉我们，之后就不会再收到这项提醒。",
+    },
+    "ack_button": {"en": "I have done this", "ko": "처리를 마쳤습니다", "zh": "我已办好"},
+    "ack_explain": {
+        "en": (
+            "The link opens a confirmation page; nothing is recorded until you press the "
+            "button there."
+        ),
+        "ko": "링크를 누르면 확인 페이지가 열리며, 그 페이지의 버튼을 눌러야 기록됩니다.",
+        "zh": "链接会打开一个确认页面，只有在该页面上点击按钮后才会记录。",
+    },
+    "calendar_intro": {
+        "en": "See all your deadlines in your calendar app by subscribing to this address:",
+        "ko": "모든 기한을 캘린더 앱에서 보려면 다음 주소를 구독하세요:",
+        "zh": "在日历应用中订阅以下地址，即可查看您的全部期限：",
+    },
+    "calendar_link": {
+        "en": "Subscribe in your calendar",
+        "ko": "캘린더에서 구독하기",
+        "zh": "在日历中订阅",
+    },
+    "footer": {
+        "en": "Sent by staywatch ({key}). This is a reminder, not legal advice.",
+        "ko": "staywatch가 보낸 알림입니다({key}). 법률 자문이 아닙니다.",
+        "zh": "本邮件由staywatch发送（{key}），仅作提醒，不构成法律意见。",
+    },
+    "test_subject": {
+        "en": "staywatch test message",
+        "ko": "staywatch 테스트 메일",
+        "zh": "staywatch测试邮件",
+    },
+    "test_body": {
+        "en": "This is a test message from staywatch, sent {when}. If you can read it, "
+        "email delivery works.",
+        "ko": "staywatch에서 {when}에 보낸 테스트 메일입니다. 이 글이 보이면 메일 발송이 "
+        "정상입니다.",
+        "zh": "这是staywatch于{when}发送的测试邮件。如果您能看到这段文字，说明邮件发送正常。",
+    },
+    # -- confirmation page ----------------------------------------------------------
+    "confirm_title": {"en": "Confirm", "ko": "확인", "zh": "确认"},
+    "confirm_question": {
+        "en": "Is this done? staywatch will stop sending reminders for it.",
+        "ko": "처리를 마치셨나요? 확인하시면 이 기한에 대한 알림을 더 보내지 않습니다.",
+        "zh": "这件事办好了吗？确认后，staywatch将不再发送这项提醒。",
+    },
+    "confirm_button": {"en": "Yes, it is done", "ko": "네, 처리했습니다", "zh": "是的，已办好"},
+    "confirmed": {
+        "en": "Thank you. It is recorded: no more reminders will be sent for this.",
+        "ko": "감사합니다. 기록되었습니다. 이 기한에 대한 알림은 더 이상 보내지 않습니다.",
+        "zh": "谢谢，已记录。这项提醒不会再发送。",
+    },
+    "link_expired": {
+        "en": "This link has expired. Use the link in the latest reminder.",
+        "ko": "링크의 유효기간이 지났습니다. 가장 최근 알림 메일의 링크를 이용하세요.",
+        "zh": "此链接已过期，请使用最新一封提醒邮件中的链接。",
+    },
+    "link_invalid": {
+        "en": "This link is not valid. It may have been cut short when it was copied.",
+        "ko": "올바른 링크가 아닙니다. 복사하는 과정에서 잘렸을 수 있습니다.",
+        "zh": "此链接无效，可能在复制时被截断了。",
+    },
+    # -- calendar feed --------------------------------------------------------------
+    "calendar_name": {
+        "en": "staywatch: {name}",
+        "ko": "staywatch: {name}",
+        "zh": "staywatch：{name}",
+    },
+    "deadline_on": {"en": "Deadline: {date}", "ko": "기한: {date}", "zh": "截止日期：{date}"},
+    "done": {"en": "Marked as done.", "ko": "완료로 표시됨.", "zh": "已标记为完成。"},
+}
+
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_WEEKDAYS: dict[Language, tuple[str, ...]] = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "ko": ("월", "화", "수", "목", "금", "토", "일"),
+    "zh": ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"),
+}
+
+#: Korean public holiday names as the ``holidays`` package spells them in en_US.
+_HOLIDAYS: dict[str, dict[Language, str]] = {
+    "New Year's Day": {"ko": "신정", "zh": "元旦"},
+    "Korean New Year": {"ko": "설날", "zh": "春节"},
+    "The day preceding Korean New Year": {"ko": "설날 전날", "zh": "春节前一天"},
+    "The second day of Korean New Year": {"ko": "설날 다음 날", "zh": "春节第二天"},
+    "Independence Movement Day": {"ko": "삼일절", "zh": "三一节"},
+    "Labor Day": {"ko": "노동절", "zh": "劳动节"},
+    "Children's Day": {"ko": "어린이날", "zh": "儿童节"},
+    "Buddha's Birthday": {"ko": "부처님 오신 날", "zh": "佛诞日"},
+    "Memorial Day": {"ko": "현충일", "zh": "显忠日"},
+    "Constitution Day": {"ko": "제헌절", "zh": "制宪节"},
+    "Liberation Day": {"ko": "광복절", "zh": "光复节"},
+    "Chuseok": {"ko": "추석", "zh": "中秋节"},
+    "The day preceding Chuseok": {"ko": "추석 전날", "zh": "中秋节前一天"},
+    "The second day of Chuseok": {"ko": "추석 다음 날", "zh": "中秋节第二天"},
+    "Armed Forces Day": {"ko": "국군의 날", "zh": "国军日"},
+    "National Foundation Day": {"ko": "개천절", "zh": "开天节"},
+    "Hangul Day": {"ko": "한글날", "zh": "韩文日"},
+    "Christmas Day": {"ko": "성탄절", "zh": "圣诞节"},
+    "Local Election Day": {"ko": "지방선거일", "zh": "地方选举日"},
+    "National Assembly Election Day": {"ko": "국회의원 선거일", "zh": "国会议员选举日"},
+    "Presidential Election Day": {"ko": "대통령 선거일", "zh": "总统选举日"},
+    "Temporary Public Holiday": {"ko": "임시공휴일", "zh": "临时公休日"},
+    "extra holiday": {"en": "holiday", "ko": "휴일", "zh": "休息日"},
+    "Saturday": {"ko": "토요일", "zh": "星期六"},
+    "Sunday": {"ko": "일요일", "zh": "星期日"},
+}
+_ALTERNATIVE = "Alternative holiday for "
+_GENERIC_HOLIDAY: dict[Language, str] = {"en": "public holiday", "ko": "공휴일", "zh": "公休日"}
+
+
+def language(value: str | None) -> Language:
+    """``value`` if it is a supported language, else English."""
+    for known in LANGUAGES:
+        if value == known:
+            return known
+    return "en"
+
+
+def _kind(kind: str, lang: str) -> KindText:
+    texts = KIND_TEXTS.get(kind, KIND_TEXTS["custom"])
+    return texts[language(lang)]
+
+
+def kind_name(kind: str, lang: str, title: str | None = None) -> str:
+    """The kind's name ("Period of stay (visa) expiry"); a custom deadline's title."""
+    if kind == "custom" and title:
+        return title
+    return _kind(kind, lang).name
+
+
+def what_it_is(kind: str, lang: str) -> str | None:
+    """What the deadline is, in a sentence or two; None for custom deadlines."""
+    return _kind(kind, lang).what
+
+
+def consequence(kind: str, lang: str) -> str | None:
+    """What missing the deadline costs; None for custom deadlines."""
+    return _kind(kind, lang).consequence
+
+
+def advice(kind: str, lang: str, *, autopay: bool = False) -> list[str]:
+    """The steps to take, ending with where to check; empty for custom deadlines.
+
+    With ``autopay`` (NHIS) the person only has to keep the account funded.
+    """
+    text = _kind(kind, lang)
+    if not text.advice:
+        return []
+    lang_ = language(lang)
+    steps = list(text.advice)
+    if kind == "nhis_premium" and autopay:
+        steps = [_AUTOPAY[lang_], steps[2]]
+    return [*steps, _CHECK[lang_]]
+
+
+def window_label(kind: str, lang: str) -> str | None:
+    """The action-window label ("Extension window open"), or None if the kind has none."""
+    return _kind(kind, lang).window
+
+
+def month_label(covers: str, lang: str) -> str:
+    """A ``YYYY-MM`` month for people: "January 2027", "2027년 1월", "2027年1月"."""
+    year, month = (int(part) for part in covers.split("-"))
+    lang_ = language(lang)
+    if lang_ == "ko":
+        return f"{year}년 {month}월"
+    if lang_ == "zh":
+        return f"{year}年{month}月"
+    return f"{_MONTHS_EN[month - 1]} {year}"
+
+
+def _short_month(covers: str, lang: str) -> str:
+    # English labels keep the compact ISO month ("NHIS premium for 2027-01").
+    return covers if language(lang) == "en" else month_label(covers, lang)
+
+
+def long_date(day: date, lang: str) -> str:
+    """A date with its weekday: "Sunday, 14 March 2027", "2027년 3월 14일(일)", ..."""
+    lang_ = language(lang)
+    weekday = _WEEKDAYS[lang_][day.weekday()]
+    if lang_ == "ko":
+        return f"{day.year}년 {day.month}월 {day.day}일({weekday})"
+    if lang_ == "zh":
+        return f"{day.year}年{day.month}月{day.day}日（{weekday}）"
+    return f"{weekday}, {day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+
+
+def long_instant(when: datetime, lang: str) -> str:
+    """A local date and time with weekday and zone: "Tuesday, 5 January 2027, 10:00 KST"."""
+    clock = f"{when:%H:%M} {when.tzname() or ''}".rstrip()
+    separator = ", " if language(lang) == "en" else " "
+    return f"{long_date(when.date(), lang)}{separator}{clock}"
+
+
+def reason_label(reason: str, lang: str) -> str:
+    """Why a day is closed (a holiday or weekday name from the holidays package), translated."""
+    lang_ = language(lang)
+    parts = [part.strip() for part in reason.split(";") if part.strip()]
+    out: list[str] = []
+    for part in parts:
+        if part.startswith(_ALTERNATIVE):
+            base = _one_reason(part[len(_ALTERNATIVE) :], lang_)
+            out.append({"en": part, "ko": f"{base} 대체공휴일", "zh": f"{base}补休日"}[lang_])
+        else:
+            out.append(_one_reason(part, lang_))
+    separator = {"en": "; ", "ko": ", ", "zh": "、"}[lang_]
+    return separator.join(out) or _GENERIC_HOLIDAY[lang_]
+
+
+def _one_reason(name: str, lang: Language) -> str:
+    known = _HOLIDAYS.get(name)
+    if known is None:
+        return name if lang == "en" else _GENERIC_HOLIDAY[lang]
+    return known.get(lang, name)
+
+
+def days_left_phrase(days: int, lang: str) -> str:
+    """Relative day: "in 30 days", "tomorrow", "today", "1 day overdue" (and ko, zh)."""
+    lang_ = language(lang)
+    if days > 1:
+        return {"en": f"in {days} days", "ko": f"{days}일 후", "zh": f"{days}天后"}[lang_]
+    if days == 1:
+        return {"en": "tomorrow", "ko": "내일", "zh": "明天"}[lang_]
+    if days == 0:
+        return {"en": "today", "ko": "오늘", "zh": "今天"}[lang_]
+    late = -days
+    unit = "day" if late == 1 else "days"
+    return {"en": f"{late} {unit} overdue", "ko": f"{late}일 지남", "zh": f"已逾期{late}天"}[lang_]
+
+
+def countdown(days: int, lang: str) -> str:
+    """The short count for subjects: "30 days left", "tomorrow", "1 day overdue"."""
+    lang_ = language(lang)
+    if days > 1:
+        return {"en": f"{days} days left", "ko": f"{days}일 남음", "zh": f"还剩{days}天"}[lang_]
+    if days == 1:
+        return {"en": "tomorrow", "ko": "내일 마감", "zh": "明天截止"}[lang_]
+    if days == 0:
+        return {"en": "today", "ko": "오늘 마감", "zh": "今天截止"}[lang_]
+    return days_left_phrase(days, lang_)
+
+
+def countdown_sentence(days: int, lang: str) -> str:
+    """A sentence for the body: "That is 30 days from today." and so on."""
+    lang_ = language(lang)
+    if days > 1:
+        return {
+            "en": f"That is {days} days from today.",
+            "ko": f"오늘부터 {days}일 남았습니다.",
+            "zh": f"距今还有{days}天。",
+        }[lang_]
+    if days == 1:
+        return {"en": "That is tomorrow.", "ko": "바로 내일입니다.", "zh": "就在明天。"}[lang_]
+    if days == 0:
+        return {"en": "That is today.", "ko": "바로 오늘입니다.", "zh": "就在今天。"}[lang_]
+    late = -days
+    unit = "day" if late == 1 else "days"
+    return {
+        "en": f"That was {late} {unit} ago.",
+        "ko": f"기한이 {late}일 지났습니다.",
+        "zh": f"已经过了{late}天。",
+    }[lang_]
+
+
+def headline(
+    kind: str,
+    lang: str,
+    *,
+    when: str,
+    past: bool = False,
+    covers: str | None = None,
+    title: str | None = None,
+) -> str:
+    """What is due and when: "Visa (period of stay) expires 2027-03-14".
+
+    ``when`` is the date already formatted; ``past`` switches to the form for a
+    date that has gone by ("expired").
+    """
+    text = _kind(kind, lang)
+    template = text.past if past else text.due
+    shown_covers = _short_month(covers, lang) if covers else ""
+    return template.format(date=when, covers=shown_covers, title=title or text.name)
+
+
+def action_label(
+    kind: str,
+    language: str,
+    occurrence_date: date,
+    covers: str | None = None,
+    *,
+    title: str | None = None,
+) -> str:
+    """The acknowledge action: "Mark NHIS premium for 2027-01 as paid"."""
+    text = _kind(kind, language)
+    shown_covers = _short_month(covers, language) if covers else occurrence_date.isoformat()[:7]
+    return text.action.format(
+        date=occurrence_date.isoformat(), covers=shown_covers, title=title or text.name
+    )
+
+
+def day_off(day: date, reason: str, lang: str) -> str:
+    """A closed day and why, unless its weekday says it all.
+
+    "Friday, 25 December 2026 (Christmas Day)" but "Sunday, 14 March 2027".
+    """
+    lang_ = language(lang)
+    if reason in _WEEKDAYS["en"] and _WEEKDAYS["en"][day.weekday()] == reason:
+        return long_date(day, lang_)
+    why = reason_label(reason, lang_)
+    if lang_ == "ko":
+        weekday = _WEEKDAYS["ko"][day.weekday()]
+        return f"{day.year}년 {day.month}월 {day.day}일({weekday}, {why})"
+    if lang_ == "zh":
+        weekday = _WEEKDAYS["zh"][day.weekday()]
+        return f"{day.year}年{day.month}月{day.day}日（{weekday}，{why}）"
+    return f"{long_date(day, lang_)} ({why})"
+
+
+def closed_notice(day: date, reason: str, last_open: date, lang: str) -> str:
+    """Offices are closed on the deadline day: act by the last business day before it."""
+    return ui("closed", lang, day=day_off(day, reason, lang), last_open=long_date(last_open, lang))
+
+
+def moved_notice(nominal: date, day: date, reason: str, lang: str) -> str:
+    """The deadline was rolled off a weekend or holiday (``nominal``) to ``day``."""
+    return ui("moved", lang, nominal=day_off(nominal, reason, lang), date=long_date(day, lang))
+
+
+def ui(name: str, lang: str, /, **values: object) -> str:
+    """A shared UI string in ``lang``, with ``values`` filled in; KeyError for unknown names."""
+    template = UI[name][language(lang)]
+    return template.format(**values) if values else template

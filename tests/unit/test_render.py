@@ -1,0 +1,529 @@
+"""Reminder emails: golden files, header safety, determinism.
+
+Golden files live in tests/data/mail/*.txt: the message's headers (sorted,
+decoded) and its text part, as they read after a round trip through bytes.
+Regenerate them with ``STAYWATCH_UPDATE_GOLDEN=1 pytest tests/unit/test_render.py``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import os
+from datetime import UTC, date, datetime, timedelta
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from service.config import Config, Person, parse_config
+from service.plan import Occurrence, Reminder, plan
+from service.render import (
+    header_text,
+    message_id_for,
+    render_reminder,
+    render_test,
+    sender_domain,
+)
+
+GOLDEN = Path(__file__).resolve().parent.parent / "data" / "mail"
+UPDATE = os.environ.get("STAYWATCH_UPDATE_GOLDEN") == "1"
+ACK = "https://staywatch.example.org/act/v1.Zm9vYmFy.c2lnbmF0dXJl"
+FEED = "https://staywatch.example.org/calendar/Q2FsZW5kYXJUb2tlbjEyMzQ1.ics"
+
+CONFIG = """
+[service]
+timezone = "Asia/Seoul"
+send_time = "09:00"
+
+[mail]
+from = "staywatch <reminders@staywatch.example.org>"
+
+[[person]]
+id = "wang-fang"
+name = "Wang Fang"
+email = ["wang.fang@example.org"]
+language = "zh"
+
+  [[person.deadline]]
+  id = "visa"
+  kind = "stay_expiry"
+  date = 2027-03-12
+  note = "D-10"
+  recipients = ["intl-office@uni.example.ac.kr"]
+
+  [[person.deadline]]
+  id = "nhis"
+  kind = "nhis_premium"
+  start = 2026-12-01
+  until = 2027-02-01
+
+[[person]]
+id = "tran-thi-mai"
+name = "Trần Thị Mai"
+email = ["mai@example.org"]
+language = "ko"
+
+  [[person.deadline]]
+  id = "visa"
+  kind = "stay_expiry"
+  date = 2027-03-12
+  note = "E-7, 회사 인사팀에 서류 요청"
+
+[[person]]
+id = "nguyen-van-an"
+name = "Nguyễn Văn An"
+email = ["an@example.org", "an.nguyen@work.example.com"]
+language = "en"
+
+  [[person.deadline]]
+  id = "visa"
+  kind = "stay_expiry"
+  date = 2027-03-12
+  note = "D-2 student; ask the international office for the enrolment letter"
+
+  [[person.deadline]]
+  id = "f5-visa"
+  kind = "stay_expiry"
+  date = 2027-03-14
+
+  [[person.deadline]]
+  id = "dentist"
+  kind = "custom"
+  title = "Dentist (Dr. Lee, Sinchon)"
+  at = 2027-01-05T10:00:00+09:00
+
+  [[person.deadline]]
+  id = "nhis"
+  kind = "nhis_premium"
+  start = 2026-12-01
+  until = 2027-01-01
+  autopay = true
+"""
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return parse_config(CONFIG, "staywatch.toml")
+
+
+@pytest.fixture(scope="module")
+def occurrences(config: Config) -> tuple[Occurrence, ...]:
+    return plan(config, date(2026, 1, 1), date(2027, 12, 31))
+
+
+def _find(
+    config: Config, occurrences: tuple[Occurrence, ...], person: str, deadline: str, offset: str
+) -> tuple[Person, Occurrence, Reminder]:
+    found = config.person(person)
+    assert found is not None
+    for occurrence in occurrences:
+        if occurrence.person == person and occurrence.deadline == deadline:
+            for reminder in occurrence.reminders:
+                if reminder.offset == offset:
+                    return found, occurrence, reminder
+    raise AssertionError(f"no reminder {person}/{deadline}/*/{offset} in the plan")
+
+
+def _render(
+    config: Config,
+    person: Person,
+    occurrence: Occurrence,
+    reminder: Reminder,
+    *,
+    now: datetime | None = None,
+    ack_url: str | None = ACK,
+    feed_url: str | None = FEED,
+) -> EmailMessage:
+    return render_reminder(
+        config,
+        person,
+        occurrence,
+        reminder,
+        now=now or reminder.due,
+        ack_url=ack_url,
+        feed_url=feed_url,
+    )
+
+
+def _reparse(message: EmailMessage) -> EmailMessage:
+    return email.message_from_bytes(message.as_bytes(), policy=policy.default)
+
+
+def _text(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return cast(str, part.get_content()).replace("\r\n", "\n")
+
+
+def _html(message: EmailMessage) -> str:
+    part = message.get_body(("html",))
+    assert part is not None
+    return cast(str, part.get_content()).replace("\r\n", "\n")
+
+
+def dump(message: EmailMessage) -> str:
+    """Headers sorted by name (decoded) and the text part, after a round trip."""
+    parsed = _reparse(message)
+    headers = sorted((name, str(value)) for name, value in parsed.items())
+    lines = [f"{name}: {value}" for name, value in headers]
+    return "\n".join(lines) + "\n\n" + _text(parsed)
+
+
+GOLDEN_CASES = {
+    # name: (person, deadline, offset)
+    "stay_expiry_p30d_en": ("nguyen-van-an", "visa", "P30D"),
+    "stay_expiry_p30d_ko": ("tran-thi-mai", "visa", "P30D"),
+    "stay_expiry_p30d_zh": ("wang-fang", "visa", "P30D"),
+    "nhis_premium_zh_covers": ("wang-fang", "nhis", "P3D"),
+    "stay_expiry_overdue_en": ("nguyen-van-an", "visa", "-P1D"),
+    "stay_expiry_offices_closed_en": ("nguyen-van-an", "f5-visa", "P2D"),
+    "custom_at_en": ("nguyen-van-an", "dentist", "P1D"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+def test_golden(name: str, config: Config, occurrences: tuple[Occurrence, ...]) -> None:
+    person, occurrence, reminder = _find(config, occurrences, *GOLDEN_CASES[name])
+    if name == "nhis_premium_zh_covers":
+        # The first premium: 2026-12-25 is Christmas, rolled to Monday the 28th.
+        assert occurrence.nominal == date(2026, 12, 25)
+        assert occurrence.date == date(2026, 12, 28)
+        assert occurrence.covers == "2027-01"
+    if name == "stay_expiry_offices_closed_en":
+        assert reminder.closed_notice
+    got = dump(_render(config, person, occurrence, reminder))
+    path = GOLDEN / f"{name}.txt"
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(got, encoding="utf-8")
+    assert path.exists(), f"{path} is missing; run with STAYWATCH_UPDATE_GOLDEN=1"
+    assert got == path.read_text(encoding="utf-8")
+
+
+def test_golden_files_have_no_strays() -> None:
+    found = {p.stem for p in GOLDEN.glob("*.txt")}
+    assert found == set(GOLDEN_CASES)
+
+
+# -- what the message says --------------------------------------------------------
+
+
+def test_subjects_say_what_when_and_how_long(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    subjects = {
+        key: str(_render(config, *_find(config, occurrences, *key))["Subject"])
+        for key in [
+            ("nguyen-van-an", "visa", "P30D"),
+            ("nguyen-van-an", "visa", "P1D"),
+            ("nguyen-van-an", "visa", "PT0S"),
+            ("nguyen-van-an", "visa", "-P1D"),
+            ("tran-thi-mai", "visa", "P30D"),
+            ("wang-fang", "visa", "P30D"),
+            ("wang-fang", "visa", "-P1D"),
+        ]
+    }
+    assert list(subjects.values()) == [
+        "Visa (period of stay) expires 2027-03-12 — 30 days left",
+        "Visa (period of stay) expires 2027-03-12 — tomorrow",
+        "Visa (period of stay) expires 2027-03-12 — today",
+        "Visa (period of stay) expired 2027-03-12 — 1 day overdue",
+        "체류기간이 2027-03-12에 만료됩니다 (30일 남음)",
+        "居留期限将于2027-03-12到期（还剩30天）",
+        "居留期限已于2027-03-12到期（已逾期1天）",
+    ]
+
+
+def test_days_left_count_from_when_it_is_sent(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    person, occurrence, reminder = _find(config, occurrences, "nguyen-van-an", "visa", "P30D")
+    # Sent late (the daemon was down): 20 days before, at 23:30 Seoul time.
+    late = datetime(2027, 2, 20, 14, 30, tzinfo=UTC)
+    message = _render(config, person, occurrence, reminder, now=late)
+    assert str(message["Subject"]).endswith("— 20 days left")
+    assert "That is 20 days from today." in _text(message)
+    assert message["Date"] == "Sat, 20 Feb 2027 23:30:00 +0900"
+
+
+def test_offices_closed_notice(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
+    person, occurrence, reminder = _find(config, occurrences, "nguyen-van-an", "f5-visa", "P30D")
+    assert occurrence.closed == "Sunday"
+    message = _render(config, person, occurrence, reminder)
+    # An ordinary reminder keeps its countdown in the subject but explains in the body.
+    assert str(message["Subject"]).endswith("— 30 days left")
+    assert "are closed on Sunday, 14 March 2027. The" in _text(message)
+    assert "The last business day before it is Friday, 12 March 2027" in _text(message)
+
+
+def test_nhis_names_the_month_and_autopay_changes_the_advice(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    person, occurrence, reminder = _find(config, occurrences, "nguyen-van-an", "nhis", "P3D")
+    message = _render(config, person, occurrence, reminder)
+    assert str(message["Subject"]) == "NHIS premium for 2027-01 due 2026-12-28 — 3 days left"
+    text = _text(message)
+    assert "This payment covers January 2027." in text
+    assert "Friday, 25 December 2026 (Christmas Day) is a day off" in text
+    assert "Auto-debit is set up: make sure the account holds enough" in text
+    assert "Pay in The건강보험 app" not in text
+
+
+def test_custom_at_deadline_shows_the_time(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    person, occurrence, reminder = _find(config, occurrences, "nguyen-van-an", "dentist", "PT0S")
+    message = _render(config, person, occurrence, reminder)
+    assert str(message["Subject"]) == (
+        "Dentist (Dr. Lee, Sinchon) due 2027-01-05 10:00 KST — today"
+    )
+    after = _render(
+        config, person, occurrence, reminder, now=datetime(2027, 1, 5, 1, 1, tzinfo=UTC)
+    )
+    assert str(after["Subject"]) == (
+        "Dentist (Dr. Lee, Sinchon) was due 2027-01-05 10:00 KST — today"
+    )
+    assert "nobody has confirmed yet" in _text(after)
+
+
+def test_links_are_optional(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
+    person, occurrence, reminder = _find(config, occurrences, "nguyen-van-an", "visa", "P7D")
+    with_links = _render(config, person, occurrence, reminder)
+    assert ACK in _text(with_links)
+    assert f'href="{ACK}"' in _html(with_links)
+    assert "I have done this" in _html(with_links)
+    assert "opens a confirmation page" in _text(with_links)
+    assert FEED in _text(with_links)
+    bare = _render(config, person, occurrence, reminder, ack_url=None, feed_url=None)
+    assert "act/" not in _text(bare)
+    assert "calendar" not in _text(bare)
+    assert "href" not in _html(bare)
+
+
+def test_html_escapes_what_people_wrote(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    person, occurrence, reminder = _find(config, occurrences, "nguyen-van-an", "dentist", "P1D")
+    person = person.model_copy(update={"name": "<b>An</b> & co"})
+    occurrence = dataclasses.replace(
+        occurrence, title="<img src=x onerror=alert(1)>", note="<script>alert(1)</script>"
+    )
+    message = _render(config, person, occurrence, reminder)
+    html = _html(message)
+    assert "<script>" not in html
+    assert "<img" not in html
+    assert "<b>An</b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;An&lt;/b&gt; &amp; co" in html
+    # The text part shows exactly what was typed.
+    assert "Note: <script>alert(1)</script>" in _text(message)
+
+
+def test_rendering_is_deterministic(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
+    picked = _find(config, occurrences, "wang-fang", "nhis", "P1D")
+    first = _render(config, *picked).as_bytes()
+    second = _render(config, *picked).as_bytes()
+    assert first == second
+
+
+# -- headers ---------------------------------------------------------------------
+
+EXPECTED_HEADERS = {
+    "Subject",
+    "From",
+    "To",
+    "Date",
+    "Message-ID",
+    "X-Staywatch-Key",
+    "Auto-Submitted",
+    "X-Auto-Response-Suppress",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Language",
+}
+
+
+def test_headers(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
+    person, occurrence, reminder = _find(config, occurrences, "wang-fang", "visa", "P14D")
+    parsed = _reparse(_render(config, person, occurrence, reminder))
+    assert set(parsed.keys()) == EXPECTED_HEADERS | {"Cc"}
+    assert parsed["Message-ID"] == "<wang-fang/visa/2027-03-12/P14D@staywatch.example.org>"
+    assert parsed["X-Staywatch-Key"] == "wang-fang/visa/2027-03-12/P14D"
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["From"] == "staywatch <reminders@staywatch.example.org>"
+    assert [a.addr_spec for a in parsed["Cc"].addresses] == ["intl-office@uni.example.ac.kr"]
+    assert parsed["Date"] == "Fri, 26 Feb 2027 09:00:00 +0900"
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert "List-Unsubscribe" not in parsed
+
+
+def test_non_ascii_names_are_rfc2047_encoded(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    person, occurrence, reminder = _find(config, occurrences, "nguyen-van-an", "visa", "P7D")
+    message = _render(config, person, occurrence, reminder)
+    raw = message.as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    head.decode("ascii")  # every header line is 7-bit
+    assert b"=?utf-8?" in head
+    parsed = _reparse(message)
+    assert [(a.display_name, a.addr_spec) for a in parsed["To"].addresses] == [
+        ("Nguyễn Văn An", "an@example.org"),
+        ("Nguyễn Văn An", "an.nguyen@work.example.com"),
+    ]
+    assert "Cc" not in parsed
+
+
+INJECTIONS = [
+    "\r\nBcc: evil@example.org",
+    "\nX-Evil: 1",
+    "\rX-Evil: 1",
+    "\r\n\r\nX-Evil: 1",
+    "\u2028X-Evil: 1",
+    "\u2029X-Evil: 1",
+    "\x85X-Evil: 1",
+    "\x0bX-Evil: 1",
+    "\x0cX-Evil: 1",
+    "\x1cX-Evil: 1",
+    "\x00X-Evil: 1",
+    "\u202eX-Evil: 1",
+    "=?utf-8?q?=0D=0ABcc:_evil@example.org?=",
+    'Evil" <evil@example.org>, "x',
+    "evil@example.org, Bcc: evil@example.org",
+]
+
+
+def _header_names(raw: bytes) -> list[str]:
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].decode("ascii")
+    return [line.split(":", 1)[0] for line in head.split("\n") if line and line[0] not in " \t"]
+
+
+@pytest.mark.parametrize("evil", INJECTIONS)
+def test_names_titles_and_notes_never_make_headers(
+    evil: str, config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    person, occurrence, reminder = _find(config, occurrences, "wang-fang", "visa", "P7D")
+    person = person.model_copy(update={"name": f"Wang Fang{evil}"})
+    occurrence = dataclasses.replace(
+        occurrence,
+        kind="custom",
+        title=f"Visa{evil}",
+        note=f"note{evil}",
+    )
+    reminder = dataclasses.replace(reminder, kind="custom")
+    message = _render(config, person, occurrence, reminder)
+    raw = message.as_bytes()
+
+    names = _header_names(raw)
+    assert sorted(names) == sorted(EXPECTED_HEADERS | {"Cc"})
+    for parser_policy in (policy.default, policy.compat32):
+        parsed: Message = BytesParser(policy=parser_policy).parsebytes(raw)
+        assert sorted(parsed.keys()) == sorted(EXPECTED_HEADERS | {"Cc"})
+        assert parsed.get_all("Bcc") is None
+        assert parsed.get_all("X-Evil") is None
+    modern = _reparse(message)
+    assert [a.addr_spec for a in modern["To"].addresses] == ["wang.fang@example.org"]
+    assert [a.addr_spec for a in modern["Cc"].addresses] == ["intl-office@uni.example.ac.kr"]
+    subject = str(modern["Subject"])
+    assert "\n" not in subject
+    assert "\r" not in subject
+    assert subject.startswith("Visa")
+
+
+def test_a_custom_title_with_a_line_separator_from_the_config(tmp_path: Path) -> None:
+    # The config refuses CR and LF in titles but lets U+2028 through: render must cope.
+    config = parse_config(
+        """
+        [[person]]
+        id = "an"
+        name = "An"
+        email = ["an@example.org"]
+
+          [[person.deadline]]
+          id = "x"
+          kind = "custom"
+          title = "Top up SIM\\u2028Bcc: evil@example.org"
+          date = 2027-01-05
+        """
+    )
+    [occurrence] = plan(config, date(2027, 1, 1), date(2027, 1, 31))
+    reminder = occurrence.reminders[0]
+    message = render_reminder(
+        config,
+        config.people[0],
+        occurrence,
+        reminder,
+        now=reminder.due,
+        ack_url=None,
+        feed_url=None,
+    )
+    parsed = _reparse(message)
+    assert parsed.get_all("Bcc") is None
+    assert str(parsed["Subject"]).startswith("Top up SIM Bcc: evil@example.org due 2027-01-05")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("plain", "plain"),
+        ("a\r\nBcc: b", "a Bcc: b"),
+        ("  many   spaces\t\there ", "many spaces here"),
+        ("line\u2028sep\u2029para\x85nel", "line sep para nel"),
+        ("bidi\u202egnirts", "bidignirts"),
+        ("Nguyễn Văn An", "Nguyễn Văn An"),
+        ("체류기간\x00만료", "체류기간 만료"),
+    ],
+)
+def test_header_text(value: str, expected: str) -> None:
+    assert header_text(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("sender", "domain"),
+    [
+        ("staywatch <reminders@staywatch.example.org>", "staywatch.example.org"),
+        ("staywatch@Example.ORG", "example.org"),
+        ("staywatch <staywatch@localhost>", "localhost"),
+        ("staywatch <me@bücher.example>", "xn--bcher-kva.example"),
+        ("nobody", "localhost"),
+    ],
+)
+def test_sender_domain(sender: str, domain: str) -> None:
+    assert sender_domain(sender) == domain
+
+
+def test_message_id_for() -> None:
+    assert (
+        message_id_for("wang-fang/nhis/2026-12-28/-P3D", "s <s@example.org>")
+        == "<wang-fang/nhis/2026-12-28/-P3D@example.org>"
+    )
+    assert message_id_for("a b\r\n<c>", "s@example.org") == "<a-b---c-@example.org>"
+
+
+def test_render_test(config: Config) -> None:
+    now = datetime(2027, 1, 5, 0, 30, tzinfo=UTC)
+    message = render_test(config, "ops@example.org", now=now)
+    again = render_test(config, "ops@example.org", now=now)
+    assert message.as_bytes() == again.as_bytes()
+    parsed = _reparse(message)
+    assert parsed["Subject"] == "staywatch test message"
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["ops@example.org"]
+    assert parsed["Date"] == "Tue, 05 Jan 2027 09:30:00 +0900"
+    assert parsed["Message-ID"].endswith("@staywatch.example.org>")
+    later = render_test(config, "ops@example.org", now=now + timedelta(seconds=1))
+    assert later["Message-ID"] != message["Message-ID"]
+    text = _text(parsed)
+    assert "sent 2027-01-05 09:30 KST" in text
+    assert "테스트 메일" in text
+    assert "测试邮件" in text
+
+
+def test_naive_now_is_refused(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
+    person, occurrence, reminder = _find(config, occurrences, "wang-fang", "visa", "P7D")
+    with pytest.raises(ValueError, match="naive"):
+        _render(config, person, occurrence, reminder, now=datetime(2027, 3, 5, 9, 0))
