@@ -1,0 +1,560 @@
+"""The ``staywatch`` command line: parse, call, format.
+
+This is the only error boundary of the CLI: a StaywatchError becomes
+``Error: ...`` on stderr and exit status 1; a traceback shows only with --debug.
+Heavy modules are imported inside the commands that need them so that quick
+commands start quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from service.errors import StaywatchError
+
+if TYPE_CHECKING:
+    from service.config import Config
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("staywatch")
+
+DEFAULT_CONFIGS = ("./staywatch.toml", "/etc/staywatch/staywatch.toml")
+
+
+class StaywatchGroup(click.Group):
+    """A click group whose ``invoke`` is the one place user errors are turned into text."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; print StaywatchErrors without a traceback."""
+        debug = "--debug" in sys.argv[1:] or os.environ.get("STAYWATCH_DEBUG") == "1"
+        try:
+            return super().invoke(ctx)
+        except StaywatchError as exc:
+            log.debug("command failed", exc_info=True)
+            if debug:
+                import traceback
+
+                traceback.print_exc()
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+
+
+def _find_config(given: str | None) -> Path:
+    if given:
+        return Path(given)
+    env = os.environ.get("STAYWATCH_CONFIG")
+    if env:
+        return Path(env)
+    for candidate in DEFAULT_CONFIGS:
+        if Path(candidate).exists():
+            return Path(candidate)
+    raise StaywatchError(
+        "no config file: pass -c FILE, set STAYWATCH_CONFIG, or create ./staywatch.toml "
+        "or /etc/staywatch/staywatch.toml (see config/example.toml)"
+    )
+
+
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["config"] = value
+
+
+def config_option(func: F) -> F:
+    """``-c/--config FILE`` on a command (also accepted before the command name)."""
+    option = click.option(
+        "-c",
+        "--config",
+        "config_path",
+        metavar="FILE",
+        expose_value=False,
+        callback=_remember_config,
+        is_eager=True,
+        help="Config file (default: $STAYWATCH_CONFIG, ./staywatch.toml, "
+        "/etc/staywatch/staywatch.toml).",
+    )
+    return option(func)
+
+
+def json_option(func: F) -> F:
+    """``--json``: machine-readable output documented in README."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
+
+
+def _config_path(ctx: click.Context) -> Path:
+    obj = ctx.find_root().ensure_object(dict)
+    return _find_config(obj.get("config"))
+
+
+def _load(ctx: click.Context) -> Config:
+    from service.config import load_config
+
+    return load_config(_config_path(ctx))
+
+
+class DateParam(click.ParamType[date]):
+    """A calendar date written YYYY-MM-DD."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        """Parse or fail with a message naming the option."""
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"'{value}' is not a date; write it as YYYY-MM-DD", param, ctx)
+
+
+DATE = DateParam()
+
+
+def _today(config: Config) -> date:
+    from zoneinfo import ZoneInfo
+
+    from service.clock import SystemClock
+
+    return SystemClock().now().astimezone(ZoneInfo(config.service.timezone)).date()
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*columns, title=title, box=None, pad_edge=False, header_style="bold")
+    for row in rows:
+        table.add_row(*row)
+    width = None if sys.stdout.isatty() else 160
+    Console(width=width, highlight=False).print(table)
+
+
+# -- the commands ---------------------------------------------------------------
+
+
+@click.group(cls=StaywatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="staywatch", prog_name="staywatch")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    metavar="FILE",
+    expose_value=False,
+    callback=_remember_config,
+    help="Config file (default: $STAYWATCH_CONFIG, ./staywatch.toml, "
+    "/etc/staywatch/staywatch.toml).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """staywatch: reminders for Korean visa, residence card, NHIS and passport deadlines."""
+    ctx.ensure_object(dict)
+    from service.logs import configure
+
+    configure(
+        "DEBUG" if debug else os.environ.get("STAYWATCH_LOG_LEVEL", "WARNING"),
+        json_lines=os.environ.get("STAYWATCH_LOG_FORMAT") == "json",
+    )
+
+
+@main.command()
+@config_option
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Validate the config; list every error with its line. Exit 0 when valid."""
+    from service.plan import plan, reminders_of, store_window
+
+    path = _config_path(ctx)
+    config = _load(ctx)
+    start, end = store_window(config, _today(config))
+    occurrences = plan(config, start, end)
+    deadlines = sum(len(p.deadlines) for p in config.people)
+    reminders = len(reminders_of(occurrences))
+    people = len(config.people)
+    click.echo(
+        f"{path}: ok ({people} {'person' if people == 1 else 'people'}, {deadlines} deadlines, "
+        f"{len(occurrences)} occurrences and {reminders} reminders until {end})"
+    )
+
+
+@main.command()
+@config_option
+@click.option("--from", "start", type=DATE, help="First date (default: today).")
+@click.option("--until", "end", type=DATE, help="Last date (default: today + horizon_days).")
+@click.option("--person", "person", metavar="ID", help="Only this person.")
+@json_option
+@click.pass_context
+def deadlines(
+    ctx: click.Context, start: date | None, end: date | None, person: str | None, as_json: bool
+) -> None:
+    """Deadline occurrences after roll rules, with their reminder instants."""
+    from service.plan import plan
+
+    config = _load(ctx)
+    _check_person(config, person)
+    today = _today(config)
+    start = start or today
+    end = end or today + timedelta(days=config.service.horizon_days)
+    if end < start:
+        raise StaywatchError(f"--until {end} is before --from {start}; swap them")
+    occurrences = plan(config, start, end, people=[person] if person else None)
+    if as_json:
+        _print_json([o.as_json() for o in occurrences])
+        return
+    rows = []
+    for o in occurrences:
+        why = ", ".join(f"{m.day:%m-%d} {m.reason}" for m in o.moved)
+        detail = f"moved from {o.nominal} ({why})" if o.moved else ""
+        if o.closed:
+            detail = f"offices closed ({o.closed})"
+        if o.covers:
+            detail = f"covers {o.covers}" + (f"; {detail}" if detail else "")
+        upcoming_reminders = [r for r in o.reminders if r.due.date() >= today]
+        next_due = (
+            upcoming_reminders[0].due.strftime("%Y-%m-%d %H:%M") if upcoming_reminders else ""
+        )
+        rows.append(
+            (
+                f"{o.date} {o.date:%a}",
+                o.person,
+                o.deadline,
+                o.title or o.kind,
+                detail,
+                f"{len(o.reminders)}",
+                next_due,
+            )
+        )
+    _table(("Date", "Person", "Deadline", "What", "Notes", "Reminders", "Next"), rows)
+    if not rows:
+        click.echo(f"No deadlines between {start} and {end}.")
+
+
+def _check_person(config: Config, person: str | None) -> None:
+    from service.errors import UnknownPerson
+
+    if person is not None and config.person(person) is None:
+        raise UnknownPerson(person, [p.id for p in config.people])
+
+
+@main.command()
+@config_option
+@click.option("--days", default=30, show_default=True, type=click.IntRange(0, 3660))
+@click.option("--from", "start", type=DATE, help="First day (default: today).")
+@click.option("--person", "person", metavar="ID", help="Only this person.")
+@json_option
+@click.pass_context
+def upcoming(
+    ctx: click.Context, days: int, start: date | None, person: str | None, as_json: bool
+) -> None:
+    """Planned reminders with their status (pending, sent, failed, acknowledged, skipped)."""
+    from service.status import upcoming_reminders
+
+    config = _load(ctx)
+    _check_person(config, person)
+    start = start or _today(config)
+    rows = _run(upcoming_reminders(config, start, start + timedelta(days=days), person))
+    if as_json:
+        _print_json([row.as_json() for row in rows])
+        return
+    _table(
+        ("Due", "Status", "Person", "Deadline", "Date", "Key"),
+        [
+            (
+                row.due.strftime("%Y-%m-%d %H:%M %z"),
+                row.status,
+                row.person,
+                row.deadline,
+                row.date.isoformat(),
+                row.key,
+            )
+            for row in rows
+        ],
+    )
+    if not rows:
+        click.echo(f"No reminders due in the {days} days from {start}.")
+
+
+@main.command()
+@config_option
+@click.argument("target", metavar="PERSON/DEADLINE[/YYYY-MM-DD]")
+@click.pass_context
+def done(ctx: click.Context, target: str) -> None:
+    """Acknowledge an occurrence: nothing more is sent for it."""
+    from service.status import acknowledge_target
+
+    config = _load(ctx)
+    result = _run(acknowledge_target(config, target, _today(config)))
+    click.echo(result)
+
+
+@main.command()
+@config_option
+@json_option
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Deliveries, failures, last reload and config errors."""
+    from service.status import status_snapshot
+
+    snapshot = _run(status_snapshot(_config_path(ctx)))
+    if as_json:
+        _print_json(snapshot)
+        return
+    click.echo(f"config:      {'ok' if snapshot['config_ok'] else 'INVALID'}")
+    for problem in snapshot["config_errors"]:
+        click.echo(f"  {problem}")
+    click.echo(f"database:    {'reachable' if snapshot['db_ok'] else 'UNREACHABLE'}")
+    click.echo(
+        f"reminders:   {snapshot['pending']} pending, {snapshot['sent']} sent, "
+        f"{snapshot['failed']} failed, {snapshot['acknowledged']} acknowledged, "
+        f"{snapshot['skipped']} skipped"
+    )
+    click.echo(f"next due:    {snapshot['next_due'] or '-'}")
+    click.echo(f"last plan:   {snapshot['last_plan'] or '-'}")
+    click.echo(f"last reload: {snapshot['last_reload'] or '-'}")
+    click.echo(f"daemon:      {snapshot['daemon']}")
+    if snapshot["failures"]:
+        click.echo("failures:")
+        for failure in snapshot["failures"]:
+            click.echo(f"  {failure['key']}: {failure['reason']}")
+
+
+@main.command("send-test")
+@config_option
+@click.argument("address")
+@click.pass_context
+def send_test(ctx: click.Context, address: str) -> None:
+    """Send one test email through the configured transport."""
+    from service.dispatcher import send_test_message
+
+    config = _load(ctx)
+    click.echo(_run(send_test_message(config, address)))
+
+
+@main.command()
+@config_option
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the daemon: scheduler, delivery, calendar feed and config reload."""
+    from service.daemon import run_daemon
+    from service.logs import configure
+
+    configure(
+        "DEBUG" if "--debug" in sys.argv else os.environ.get("STAYWATCH_LOG_LEVEL", "INFO"),
+        json_lines=os.environ.get("STAYWATCH_LOG_FORMAT") == "json",
+    )
+    code = run_daemon(_config_path(ctx))
+    ctx.exit(code)
+
+
+@main.command("feed-url")
+@config_option
+@click.argument("person", required=False)
+@click.option("--all", "all_people", is_flag=True, help="The admin feed of everyone.")
+@click.option("--rotate", is_flag=True, help="Revoke the old URL and print a new one.")
+@click.pass_context
+def feed_url(ctx: click.Context, person: str | None, all_people: bool, rotate: bool) -> None:
+    """Print a person's calendar feed URL (or --all), or --rotate it."""
+    from service.publish import feed_url_for
+
+    if all_people == bool(person):
+        raise StaywatchError("give a PERSON or --all (not both)")
+    config = _load(ctx)
+    _check_person(config, person)
+    click.echo(_run(feed_url_for(config, person, rotate=rotate)))
+
+
+@main.group()
+def feed() -> None:
+    """Calendar feed files."""
+
+
+@feed.command("export")
+@config_option
+@click.argument("person")
+@click.option("-o", "--output", "output", required=True, metavar="FILE.ics", type=click.Path())
+@click.pass_context
+def feed_export(ctx: click.Context, person: str, output: str) -> None:
+    """Write a person's calendar to FILE.ics."""
+    from service.publish import feed_bytes
+
+    config = _load(ctx)
+    _check_person(config, person)
+    body = _run(feed_bytes(config, person))
+    target = Path(output)
+    try:
+        target.write_bytes(body)
+    except OSError as exc:
+        raise StaywatchError(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"wrote {output} ({len(body)} bytes)")
+
+
+@main.group()
+def add() -> None:
+    """Add a person or a deadline to the config file (comments are kept)."""
+
+
+def _edited(ctx: click.Context, edit: Callable[[str], str], what: str) -> None:
+    from service.configedit import apply_edit
+
+    path = _config_path(ctx)
+    config = apply_edit(path, edit)
+    click.echo(f"{path}: {what} ({len(config.people)} people); a running daemon reloads it.")
+
+
+@add.command("person")
+@config_option
+@click.argument("person_id", metavar="ID")
+@click.option("--name", required=True, help="Full name as it should appear in emails.")
+@click.option("--email", "emails", required=True, multiple=True, help="Address (repeatable).")
+@click.option("--language", type=click.Choice(["en", "ko", "zh"]), help="Email language.")
+@click.option("--timezone", help="IANA time zone, e.g. Asia/Seoul.")
+@click.pass_context
+def add_person(
+    ctx: click.Context,
+    person_id: str,
+    name: str,
+    emails: tuple[str, ...],
+    language: str | None,
+    timezone: str | None,
+) -> None:
+    """Add a person: staywatch add person ID --name NAME --email ADDRESS."""
+    from service import configedit
+
+    _edited(
+        ctx,
+        lambda text: configedit.add_person(
+            text, person_id, name=name, emails=emails, language=language, timezone=timezone
+        ),
+        f"added person {person_id}",
+    )
+
+
+class _LeadList(click.ParamType[list[int | str]]):
+    name = "LIST"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> list[int | str]:
+        items: list[int | str] = []
+        for part in str(value).split(","):
+            part = part.strip()
+            if part:
+                items.append(int(part) if part.isdigit() else part)
+        return items
+
+
+@add.command("deadline")
+@config_option
+@click.argument("target", metavar="PERSON/ID")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(
+        [
+            "stay_expiry",
+            "arc_registration",
+            "arc_expiry",
+            "address_report",
+            "nhis_premium",
+            "passport_expiry",
+            "custom",
+        ]
+    ),
+)
+@click.option("--date", "day", type=DATE, help="Expiry or due date.")
+@click.option("--entry", type=DATE, help="arc_registration: date of entry.")
+@click.option("--moved", type=DATE, help="address_report: move-in date.")
+@click.option("--start", type=DATE, help="nhis_premium or rrule: first month / anchor.")
+@click.option("--until", type=DATE, help="nhis_premium or rrule: last month / date.")
+@click.option("--at", "at", help="custom: an instant with offset, 2027-01-05T10:00:00+09:00.")
+@click.option("--rrule", help="custom: RFC 5545 rule, e.g. FREQ=MONTHLY;BYMONTHDAY=1.")
+@click.option("--title", help="custom: what is due.")
+@click.option("--note", help="A note shown in emails and the calendar.")
+@click.option("--remind", type=_LeadList(), help="Lead times: 30,7,P1D,PT0S.")
+@click.option("--schedule", type=click.Choice(["foreigner", "national"]))
+@click.option("--autopay/--no-autopay", default=None)
+@click.option("--roll", type=click.Choice(["none", "preceding", "following"]))
+@click.option("--recipient", "recipients", multiple=True, help="Extra address (repeatable).")
+@click.pass_context
+def add_deadline(ctx: click.Context, /, target: str, kind: str, **options: Any) -> None:
+    """Add a deadline: staywatch add deadline PERSON/ID --kind KIND --date DATE."""
+    from service import configedit
+
+    person_id, deadline_id = configedit.split_target(target)
+    if deadline_id is None:
+        raise StaywatchError(f"'{target}' is not PERSON/ID; write e.g. wang-fang/visa")
+    fields: dict[str, object] = {}
+    options.pop("day")
+    for key, value in options.items():
+        if value is None or value == ():
+            continue
+        if key == "at":
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise StaywatchError(
+                    f"--at '{value}' is not a date and time; write e.g. 2027-01-05T10:00:00+09:00"
+                ) from None
+        fields[key] = list(value) if isinstance(value, tuple) else value
+    day = ctx.params.get("day")
+    if day is not None:
+        fields["date"] = day
+    _edited(
+        ctx,
+        lambda text: configedit.add_deadline(
+            text, person_id, deadline_id, kind=kind, fields=fields
+        ),
+        f"added deadline {person_id}/{deadline_id}",
+    )
+
+
+@main.command("set")
+@config_option
+@click.argument("target", metavar="PERSON[/DEADLINE]")
+@click.argument("assignments", metavar="KEY=VALUE...", nargs=-1, required=True)
+@click.pass_context
+def set_command(ctx: click.Context, target: str, assignments: tuple[str, ...]) -> None:
+    """Change values: staywatch set wang-fang/visa date=2027-09-14."""
+    from service import configedit
+
+    _edited(
+        ctx,
+        lambda text: configedit.set_values(text, target, assignments),
+        f"updated {target}",
+    )
+
+
+@main.command()
+@config_option
+@click.argument("target", metavar="PERSON[/DEADLINE]")
+@click.pass_context
+def remove(ctx: click.Context, target: str) -> None:
+    """Remove a person (with all deadlines) or one deadline."""
+    from service import configedit
+
+    _edited(ctx, lambda text: configedit.remove(text, target), f"removed {target}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,358 @@
+"""The composition root of ``staywatch run``.
+
+Owns the event loop's parts: store, transport, dispatcher, APScheduler waker,
+config watcher, aiohttp server, signal handlers and sd_notify. Nothing imports
+this module but the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import signal
+import time
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from aiohttp import web
+
+from service.clock import Clock, SystemClock
+from service.config import Config, load_config
+from service.dispatcher import Dispatcher
+from service.errors import StaywatchError
+from service.metrics import CONFIG_OK
+from service.plan import Occurrence, plan
+from service.publish import ADMIN_SCOPE, build_document, generation_key, secret_of
+from service.reload import ConfigChange, Reloader
+from service.scheduler import Waker
+from service.status import sqlite_path, status_snapshot
+from service.store import Store
+from service.sync import replan
+from service.systemd import Notifier
+from service.tokens import TokenIndex
+from service.transport import Transport, make_transport
+from service.web import CachedFeed, make_app
+
+log = logging.getLogger("staywatch")
+
+#: How often a running daemon re-reads token generations (``feed-url --rotate``).
+TOKEN_RECHECK_SECONDS = 1.0
+
+
+def run_daemon(path: Path) -> int:
+    """Run until SIGTERM/SIGINT; return the exit status."""
+    return asyncio.run(Daemon(path).run())
+
+
+class Daemon:
+    """One running staywatch instance."""
+
+    def __init__(self, path: Path, *, clock: Clock | None = None) -> None:
+        self.path = path
+        self.clock: Clock = clock or SystemClock()
+        self.config_errors: list[str] = []
+        self._config: Config | None = None
+        self._store: Store | None = None
+        self._secret: bytes | None = None
+        self._transport: Transport | None = None
+        self._feeds: dict[str | None, CachedFeed] = {}
+        self._feed_locks: dict[str | None, asyncio.Lock] = {}
+        self._tokens: TokenIndex | None = None
+        self._tokens_seen: str | None = None
+        self._tokens_checked = 0.0
+        self._stop = asyncio.Event()
+        self._lock_file: IO[str] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self.notifier = Notifier()
+
+    # -- what the web server borrows -------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        """The config in force (the last one that validated)."""
+        assert self._config is not None
+        return self._config
+
+    @property
+    def store(self) -> Store:
+        """The open store."""
+        assert self._store is not None
+        return self._store
+
+    @property
+    def secret(self) -> bytes:
+        """The HMAC key of feed tokens and action links."""
+        assert self._secret is not None
+        return self._secret
+
+    async def lookup_token(self, token: str) -> tuple[str, str | None] | None:
+        """Resolve a feed token against the current generations."""
+        if time.monotonic() - self._tokens_checked > TOKEN_RECHECK_SECONDS:
+            self._tokens_checked = time.monotonic()
+            changed = await self.store.get_meta("tokens_changed")
+            if changed != self._tokens_seen or self._tokens is None:
+                await self._rebuild_tokens()
+                self._tokens_seen = changed
+        assert self._tokens is not None
+        return self._tokens.lookup(token)
+
+    async def feed(self, person: str | None) -> CachedFeed:
+        """The cached calendar, built once per state change."""
+        cached = self._feeds.get(person)
+        if cached is not None:
+            return cached
+        lock = self._feed_locks.setdefault(person, asyncio.Lock())
+        async with lock:
+            cached = self._feeds.get(person)
+            if cached is None:
+                document = await build_document(self.config, self.store, person, clock=self.clock)
+                cached = CachedFeed.of(document)
+                self._feeds[person] = cached
+        return cached
+
+    async def occurrence(self, key: str) -> Occurrence | None:
+        """The planned occurrence for a key, if the config still has it."""
+        parts = key.split("/")
+        if len(parts) != 3:
+            return None
+        person, deadline, day = parts
+        try:
+            when = date.fromisoformat(day)
+        except ValueError:
+            return None
+        if self.config.person(person) is None:
+            return None
+        for occurrence in plan(self.config, when, when, people=[person], singles_unbounded=True):
+            if occurrence.deadline == deadline and occurrence.date == when:
+                return occurrence
+        return None
+
+    async def acknowledge(self, occurrence: Occurrence, by: str) -> int:
+        """Record an acknowledgement from a link and refresh that person's calendar."""
+        stopped = await self.store.acknowledge(
+            occurrence.key,
+            person=occurrence.person,
+            deadline=occurrence.deadline,
+            occurrence_date=occurrence.date,
+            by=by,
+            at=self.clock.now(),
+        )
+        log.info("acknowledged %s by %s", occurrence.key, by, extra={"action": "ack"})
+        self._invalidate_feeds([occurrence.person])
+        return stopped
+
+    async def snapshot(self) -> dict[str, Any]:
+        """The health object of /healthz."""
+        snapshot = await status_snapshot(
+            self.path,
+            config=self.config,
+            store=self.store,
+            config_errors=self.config_errors,
+            clock=self.clock,
+        )
+        snapshot["db"] = snapshot["db_ok"]
+        snapshot["daemon"] = "running"
+        return snapshot
+
+    # -- life cycle ---------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Start everything, wait for a stop signal, stop cleanly."""
+        self._config = load_config(self.path)
+        self._lock_sqlite(self.config)
+        self._store = await Store.open(self.config.database_url)
+        try:
+            return await self._serve()
+        finally:
+            await self._store.close()
+            if self._lock_file is not None:
+                self._lock_file.close()
+
+    async def _serve(self) -> int:
+        self._secret = secret_of(self.config)
+        self._transport = make_transport(self.config)
+        stats = await replan(self.config, self.store, self.clock.now())
+        log.info("plan stored: %s", stats)
+        CONFIG_OK.set(1)
+        await self._rebuild_tokens()
+
+        dispatcher = Dispatcher(
+            store=self.store,
+            transport=self._transport,
+            config=lambda: self.config,
+            clock=self.clock,
+        )
+        waker = Waker(
+            timezone=self.config.service.timezone,
+            on_tick=self._tick,
+            on_replan=self._daily_replan,
+            clock=self.clock,
+        )
+        self._dispatcher, self._waker = dispatcher, waker
+        runner = await self._start_web()
+        reloader = Reloader(self.path, lambda: self.config, self._apply, self._reject)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._spawn, reloader.reload("SIGHUP"))
+
+        waker.start()
+        waker.kick()  # anything that fell due while we were down goes out now
+        dispatch_task = asyncio.create_task(self._dispatch_loop(dispatcher, waker))
+        watch_task = asyncio.create_task(reloader.watch(self._stop))
+        watchdog_task = asyncio.create_task(self._watchdog())
+        await self._heartbeat()
+        self.notifier.notify("READY=1", f"STATUS={self._status_line()}")
+        log.info(
+            "staywatch is running: %d people, feed on %s (get URLs with `staywatch feed-url`)",
+            len(self.config.people),
+            self.config.feed.listen,
+        )
+
+        await self._stop.wait()
+        log.info("stopping")
+        self.notifier.notify("STOPPING=1")
+        dispatcher.stopping = True
+        waker.stop()
+        waker.kick()
+        # The current batch finishes (or its claims are released); nothing new is claimed.
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(dispatch_task, timeout=dispatcher.lease_seconds)
+        for task in (watch_task, watchdog_task, *self._background):
+            task.cancel()
+        await asyncio.gather(watch_task, watchdog_task, *self._background, return_exceptions=True)
+        await runner.cleanup()
+        await dispatcher.close()
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(signum)
+        log.info("stopped")
+        return 0
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _start_web(self) -> web.AppRunner:
+        runner = web.AppRunner(make_app(self), access_log=None, handle_signals=False)
+        await runner.setup()
+        host, _, port = self.config.feed.listen.rpartition(":")
+        site = web.TCPSite(runner, host.strip("[]"), int(port))
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise StaywatchError(
+                f"cannot listen on {self.config.feed.listen}: {exc.strerror}; stop the other "
+                "process or change [feed] listen"
+            ) from None
+        return runner
+
+    async def _dispatch_loop(self, dispatcher: Dispatcher, waker: Waker) -> None:
+        while not dispatcher.stopping:
+            await waker.event.wait()
+            waker.event.clear()
+            if dispatcher.stopping:
+                break
+            try:
+                stats = await dispatcher.run_once()
+                if stats.sent or stats.failed:
+                    self._invalidate_feeds(None)
+                waker.arm(await self.store.next_due_at())
+            except StaywatchError as exc:
+                log.error("dispatch failed: %s; trying again at the next tick", exc)
+            except OSError as exc:
+                log.error("dispatch failed: %s; trying again at the next tick", exc)
+
+    async def _tick(self) -> None:
+        await self._heartbeat()
+
+    async def _heartbeat(self) -> None:
+        try:
+            await self.store.set_meta("heartbeat", self.clock.now().isoformat())
+        except StaywatchError as exc:
+            log.error("database unreachable: %s", exc)
+
+    async def _daily_replan(self) -> None:
+        try:
+            await replan(self.config, self.store, self.clock.now())
+        except StaywatchError as exc:
+            log.error("daily re-plan failed: %s", exc)
+            return
+        self._invalidate_feeds(None)
+        self._waker.kick()
+
+    async def _apply(self, config: Config, change: ConfigChange) -> None:
+        old = self._config
+        self._config = config
+        self.config_errors = []
+        CONFIG_OK.set(1)
+        if old is not None and old.mail != config.mail:
+            previous, self._transport = self._transport, make_transport(config)
+            self._dispatcher.transport = self._transport
+            if previous is not None:
+                await previous.close()
+        if not change.empty:
+            await replan(config, self.store, self.clock.now(), people=change.people(config))
+        await self.store.set_meta("last_reload", self.clock.now().isoformat())
+        await self._rebuild_tokens()
+        self._invalidate_feeds(None)
+        self._waker.kick()
+        self.notifier.notify(f"STATUS={self._status_line()}")
+
+    async def _reject(self, problems: list[str]) -> None:
+        self.config_errors = problems
+        CONFIG_OK.set(0)
+        self.notifier.notify(
+            f"STATUS=config has {len(problems)} error(s); running on the last good config"
+        )
+
+    async def _rebuild_tokens(self) -> None:
+        prefix = generation_key("")
+        stored = await self.store.meta_with_prefix(prefix)
+        generations = {p.id: int(stored.get(generation_key(p.id), "0")) for p in self.config.people}
+        admin = int(stored.get(generation_key(ADMIN_SCOPE), "0"))
+        self._tokens = TokenIndex(self.secret, generations, admin)
+
+    def _invalidate_feeds(self, people: list[str] | None) -> None:
+        if people is None:
+            self._feeds.clear()
+            return
+        for person in people:
+            self._feeds.pop(person, None)
+        self._feeds.pop(None, None)
+
+    async def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval()
+        if interval is None:
+            return
+        # Pinging from the loop itself: a wedged loop stops pinging and systemd restarts us.
+        while True:
+            self.notifier.notify("WATCHDOG=1")
+            await asyncio.sleep(interval)
+
+    def _status_line(self) -> str:
+        people = len(self.config.people)
+        state = "ok" if not self.config_errors else f"{len(self.config_errors)} config error(s)"
+        return f"{people} people; config {state}"
+
+    def _lock_sqlite(self, config: Config) -> None:
+        """Refuse a second daemon on the same SQLite file (it has a single writer)."""
+        path = sqlite_path(config.database_url)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = path.with_name(path.name + ".lock")
+        handle = lock_path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise StaywatchError(
+                f"another staywatch daemon is already using {path} (lock {lock_path}); stop it "
+                "first, or use PostgreSQL to run several instances"
+            ) from None
+        self._lock_file = handle

@@ -1,0 +1,263 @@
+"""Claim due reminders, render them, send them, record the outcome.
+
+The database is the queue: a reminder is sent when its row is claimed, and it
+is marked sent only after the transport accepted it. A crash in between leaves
+the row claimed; when the lease runs out it is sent again with the same
+Message-ID (at-least-once, never lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from service.backoff import next_attempt
+from service.clock import Clock, SystemClock
+from service.config import Config
+from service.errors import PermanentDeliveryError, TransientDeliveryError
+from service.metrics import DISPATCH_LAG, SENDS
+from service.plan import Occurrence, Reminder, plan
+from service.publish import ack_url, calendar_url, generation, secret_of
+from service.render import render_reminder, render_test
+from service.store import Claim, SentInfo, Store
+from service.sync import replan
+from service.tokens import feed_token
+from service.transport import Transport, make_transport
+
+log = logging.getLogger(__name__)
+
+#: Rows claimed per round trip; large enough for bursts, small enough for a lease.
+BATCH = 200
+
+
+def owner_id() -> str:
+    """A name for this process in claim rows: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class DispatchStats:
+    """What one dispatch round did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    released: int = 0
+    keys: list[str] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Sends every due reminder once; safe to run in several processes on PostgreSQL."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        transport: Transport,
+        config: Callable[[], Config],
+        clock: Clock | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self._config = config
+        self.clock = clock or SystemClock()
+        self.owner = owner or owner_id()
+        self.stopping = False
+        self._secret: bytes | None = None
+
+    @property
+    def lease_seconds(self) -> float:
+        """Long enough for one send attempt to finish or time out."""
+        return self._config().mail.timeout * 2 + 30
+
+    async def run_once(self) -> DispatchStats:
+        """Send everything that is due now; return what happened."""
+        stats = DispatchStats()
+        while not self.stopping:
+            now = self.clock.now()
+            claims = await self.store.claim_due(
+                now, self.owner, lease_seconds=self.lease_seconds, limit=BATCH
+            )
+            if not claims:
+                break
+            await self._send_batch(claims, stats)
+            if len(claims) < BATCH:
+                break
+        return stats
+
+    async def _send_batch(self, claims: list[Claim], stats: DispatchStats) -> None:
+        config = self._config()
+        if self._secret is None:
+            self._secret = secret_of(config)
+        occurrences = self._occurrences(config, claims)
+        feed_urls: dict[str, str] = {}
+        for person in {c.person for c in claims}:
+            gen = await generation(self.store, person)
+            feed_urls[person] = calendar_url(config, feed_token(self._secret, person, gen))
+
+        async def one(claim: Claim) -> tuple[Claim, SentInfo | None, Exception | None]:
+            occurrence = occurrences.get(claim.occurrence)
+            person = config.person(claim.person)
+            if occurrence is None or person is None:
+                return claim, None, None
+            now = self.clock.now()
+            message = render_reminder(
+                config,
+                person,
+                occurrence,
+                _reminder_of(claim),
+                now=now,
+                ack_url=ack_url(config, self._secret or b"", occurrence, now),
+                feed_url=feed_urls.get(claim.person),
+            )
+            try:
+                result = await self.transport.send(message)
+            except (TransientDeliveryError, PermanentDeliveryError) as exc:
+                return claim, None, exc
+            refused = "; ".join(f"{a}: {c} {t}" for a, (c, t) in result.refused.items())
+            reply = f"{result.code} {result.text}".strip()
+            if refused:
+                reply = f"{reply}; refused {refused}"
+            info = SentInfo(
+                at=self.clock.now(),
+                transport=self.transport.name,
+                code=result.code,
+                reply=reply[:1000],
+                message_id=_message_id(message),
+            )
+            return claim, info, None
+
+        results = await asyncio.gather(*(one(c) for c in claims))
+        sent: list[tuple[Claim, SentInfo]] = []
+        unknown: list[Claim] = []
+        for claim, info, error in results:
+            if info is not None:
+                sent.append((claim, info))
+                DISPATCH_LAG.observe(max(0.0, (info.at - claim.due).total_seconds()))
+            elif error is None:
+                unknown.append(claim)
+            else:
+                await self._record_failure(claim, error, stats)
+        if sent:
+            await self.store.mark_sent(sent)
+            SENDS.labels("sent").inc(len(sent))
+            stats.sent += len(sent)
+            stats.keys.extend(c.key for c, _ in sent)
+            for claim, _ in sent:
+                log.info("sent %s", claim.key, extra={"action": "sent"})
+        if unknown:
+            # The config no longer plans these rows: re-plan their people, which skips
+            # them with a reason, so they are not claimed again and again.
+            await replan(config, self.store, self.clock.now(), people={c.person for c in unknown})
+            await self.store.release(unknown)
+            stats.released += len(unknown)
+
+    async def _record_failure(self, claim: Claim, error: Exception, stats: DispatchStats) -> None:
+        now = self.clock.now()
+        code = getattr(error, "code", None)
+        text = str(error)[:1000]
+        if isinstance(error, PermanentDeliveryError):
+            await self.store.mark_failed(
+                claim, at=now, error=text, code=code, transport=self.transport.name
+            )
+            SENDS.labels("failed").inc()
+            stats.failed += 1
+            log.warning("failed %s: %s", claim.key, text, extra={"action": "failed"})
+            return
+        retry_at = next_attempt(claim.attempts + 1, now, claim.ends)
+        if retry_at is None:
+            await self.store.mark_failed(
+                claim,
+                at=now,
+                error=f"gave up when the deadline passed; last error: {text}",
+                code=code,
+                transport=self.transport.name,
+            )
+            SENDS.labels("failed").inc()
+            stats.failed += 1
+            log.warning("gave up on %s: %s", claim.key, text, extra={"action": "failed"})
+            return
+        await self.store.mark_retry(
+            claim,
+            at=now,
+            next_attempt=retry_at,
+            error=text,
+            code=code,
+            transport=self.transport.name,
+        )
+        SENDS.labels("retry").inc()
+        stats.retried += 1
+        log.info(
+            "will retry %s at %s: %s",
+            claim.key,
+            retry_at.isoformat(timespec="seconds"),
+            text,
+            extra={"action": "retry"},
+        )
+
+    def _occurrences(self, config: Config, claims: list[Claim]) -> dict[str, Occurrence]:
+        found: dict[str, Occurrence] = {}
+        by_person: dict[str, list[Claim]] = {}
+        for claim in claims:
+            by_person.setdefault(claim.person, []).append(claim)
+        for person, items in by_person.items():
+            if config.person(person) is None:
+                continue
+            low = min(c.occurrence_date for c in items)
+            high = max(c.occurrence_date for c in items)
+            for occurrence in plan(config, low, high, people=[person], singles_unbounded=False):
+                found[occurrence.key] = occurrence
+        return found
+
+    async def close(self) -> None:
+        """Close the transport's connections."""
+        await self.transport.close()
+
+
+def _reminder_of(claim: Claim) -> Reminder:
+    return Reminder(
+        key=claim.key,
+        person=claim.person,
+        deadline=claim.deadline,
+        kind=claim.kind,
+        date=claim.occurrence_date,
+        offset=claim.offset,
+        due=claim.due,
+        overdue=claim.overdue,
+        closed_notice=claim.closed_notice,
+    )
+
+
+def _message_id(message: EmailMessage) -> str:
+    return str(message.get("Message-ID", ""))
+
+
+async def send_test_message(config: Config, address: str, clock: Clock | None = None) -> str:
+    """Send one test email through the configured transport; describe the result."""
+    from service.config import check_address
+
+    try:
+        address = check_address(address)
+    except ValueError as exc:
+        from service.errors import StaywatchError
+
+        raise StaywatchError(str(exc)) from None
+    now = (clock or SystemClock()).now()
+    transport = make_transport(config)
+    try:
+        result = await transport.send(render_test(config, address, now=now))
+    finally:
+        await transport.close()
+    where = (
+        f"smtp {config.mail.host}:{config.mail.effective_port}"
+        if config.mail.transport == "smtp"
+        else f"maildir {config.resolve(config.mail.maildir)}"
+    )
+    reply = f" ({result.code} {result.text})".rstrip() if result.code else ""
+    return f"Sent a test message to {address} via {where}{reply}."

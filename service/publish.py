@@ -1,0 +1,154 @@
+"""Public links and calendar documents: feed URLs, action links, feed bytes.
+
+Joins the pure feed builder with the store (acknowledgements, SEQUENCE numbers,
+token generations) so the CLI and the web server publish the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from service.clock import Clock, SystemClock
+from service.config import Config, Person
+from service.feed import build_feed, etag_for, event_fingerprints
+from service.plan import Occurrence, plan
+from service.status import open_store
+from service.store import Store
+from service.tokens import admin_token, feed_token, load_or_create_secret, sign_action
+
+ADMIN_SCOPE = "*"
+#: Past occurrences stay in calendars this long, so a subscriber sees recent history.
+FEED_HISTORY = timedelta(days=90)
+#: An acknowledge link stays valid this long after its occurrence is over.
+ACK_LINK_GRACE = timedelta(days=60)
+
+
+def generation_key(scope: str) -> str:
+    """The meta key holding a feed token's generation (bumped by --rotate)."""
+    return f"token_generation:{scope}"
+
+
+async def generation(store: Store | None, scope: str) -> int:
+    """The current token generation of a person (or ``ADMIN_SCOPE``)."""
+    if store is None:
+        return 0
+    value = await store.get_meta(generation_key(scope))
+    return int(value) if value else 0
+
+
+def secret_of(config: Config) -> bytes:
+    """The HMAC key, created on first use."""
+    return load_or_create_secret(config.resolve(config.service.secret_file))
+
+
+def calendar_url(config: Config, token: str) -> str:
+    """The full feed URL for a token."""
+    return f"{config.feed.public_url}/calendar/{token}.ics"
+
+
+async def feed_url_for(config: Config, person: str | None, *, rotate: bool = False) -> str:
+    """A person's feed URL (``None``: the admin feed), after rotating it if asked."""
+    secret = secret_of(config)
+    scope = person or ADMIN_SCOPE
+    async with open_store(config) as store:
+        assert store is not None
+        current = await generation(store, scope)
+        if rotate:
+            current += 1
+            await store.set_meta(generation_key(scope), str(current))
+            await store.set_meta("tokens_changed", SystemClock().now().isoformat())
+    if person is None:
+        return calendar_url(config, admin_token(secret, current))
+    return calendar_url(config, feed_token(secret, person, current))
+
+
+def ack_url(config: Config, secret: bytes, occurrence: Occurrence, now: datetime) -> str:
+    """A signed link to the confirmation page that acknowledges ``occurrence``."""
+    expires = max(occurrence.ends + ACK_LINK_GRACE, now + timedelta(days=7))
+    signed = sign_action(secret, occurrence=occurrence.key, action="ack", expires=expires)
+    return f"{config.feed.public_url}/act/{signed}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDocument:
+    """One rendered calendar with the validators the HTTP layer needs."""
+
+    body: bytes
+    etag: str
+    last_modified: datetime
+
+
+def feed_window(config: Config, today: date) -> tuple[date, date]:
+    """Which occurrences a calendar shows: some history and the whole horizon."""
+    return today - FEED_HISTORY, today + timedelta(days=config.service.horizon_days)
+
+
+async def build_document(
+    config: Config,
+    store: Store | None,
+    person: str | None,
+    *,
+    clock: Clock | None = None,
+) -> FeedDocument:
+    """Render the calendar of one person (``None``: everyone) from plan and store."""
+    now = (clock or SystemClock()).now()
+    today = now.astimezone(ZoneInfo(config.service.timezone)).date()
+    people: list[Person]
+    if person is None:
+        people = list(config.people)
+    else:
+        entry = config.person(person)
+        people = [entry] if entry else []
+    start, end = feed_window(config, today)
+    occurrences = plan(config, start, end, people=[p.id for p in people], singles_unbounded=True)
+    acknowledged: set[str] = await store.acknowledged(person) if store else set()
+    fingerprints = event_fingerprints(config, people, occurrences, acknowledged)
+    sequences = await store.sequences_for(fingerprints) if store else {}
+    stamp = await _stamp(store, person or ADMIN_SCOPE, fingerprints, now)
+    if person is None:
+        name, language = "staywatch: everyone", "en"
+    else:
+        name, language = f"staywatch: {people[0].name}", people[0].language
+        if people[0].hide_details:
+            name = "staywatch"
+    body = build_feed(
+        config,
+        people,
+        occurrences,
+        acknowledged=acknowledged,
+        sequences=sequences,
+        stamp=stamp,
+        name=name,
+        language=language,
+    )
+    return FeedDocument(body, etag_for(body), stamp)
+
+
+async def _stamp(
+    store: Store | None, scope: str, fingerprints: dict[str, str], now: datetime
+) -> datetime:
+    """When this calendar's content last changed: stable while the content is."""
+    digest = hashlib.sha256(
+        "\n".join(f"{k}={v}" for k, v in sorted(fingerprints.items())).encode()
+    ).hexdigest()[:32]
+    if store is None:
+        return datetime(2000, 1, 1, tzinfo=UTC)
+    key = f"feed_stamp:{scope}"
+    stored = await store.get_meta(key)
+    if stored:
+        old_digest, _, when = stored.partition(" ")
+        if old_digest == digest:
+            return datetime.fromisoformat(when)
+    stamp = now.astimezone(UTC).replace(microsecond=0)
+    await store.set_meta(key, f"{digest} {stamp.isoformat()}")
+    return stamp
+
+
+async def feed_bytes(config: Config, person: str | None) -> bytes:
+    """The calendar a subscriber of ``person``'s feed would get right now."""
+    async with open_store(config, create=False) as store:
+        document = await build_document(config, store, person)
+    return document.body

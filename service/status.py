@@ -1,0 +1,278 @@
+"""What the CLI and /healthz report: upcoming reminders, acknowledgements, health.
+
+These functions read the plan and the store; the CLI formats their results and
+the web server serves them as JSON.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from service.clock import Clock, SystemClock
+from service.config import Config, load_config
+from service.errors import ConfigError, StaywatchError, UnknownDeadline, UnknownPerson
+from service.plan import Occurrence, longest_lead_days, longest_overdue_days, plan
+from service.store import Store
+
+#: A daemon that has not written its heartbeat for this long is reported as stopped.
+HEARTBEAT_STALE = timedelta(minutes=3)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for other databases."""
+    match = re.match(r"^sqlite(?:\+\w+)?:///(.+)$", url)
+    return Path(match.group(1)) if match else None
+
+
+def database_exists(url: str) -> bool:
+    """False only when a SQLite file has not been created yet."""
+    path = sqlite_path(url)
+    return path is None or path.exists()
+
+
+@asynccontextmanager
+async def open_store(config: Config, *, create: bool = True) -> AsyncIterator[Store | None]:
+    """The config's store, migrated; None when ``create`` is false and it does not exist."""
+    url = config.database_url
+    if not create and not database_exists(url):
+        yield None
+        return
+    store = await Store.open(url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@dataclass(frozen=True, slots=True)
+class UpcomingRow:
+    """One planned reminder with its delivery status."""
+
+    key: str
+    person: str
+    deadline: str
+    kind: str
+    date: date
+    offset: str
+    due: datetime
+    status: str
+
+    def as_json(self) -> dict[str, str]:
+        """The stable JSON object of ``upcoming --json``."""
+        return {
+            "key": self.key,
+            "person": self.person,
+            "deadline": self.deadline,
+            "date": self.date.isoformat(),
+            "due": self.due.isoformat(),
+            "status": self.status,
+            "kind": self.kind,
+            "offset": self.offset,
+        }
+
+
+def _day_start(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tzinfo=tz)
+
+
+async def upcoming_reminders(
+    config: Config, start: date, end: date, person: str | None = None
+) -> list[UpcomingRow]:
+    """Reminders due from the start of ``start`` to the start of ``end`` (service zone)."""
+    tz = ZoneInfo(config.service.timezone)
+    low, high = _day_start(start, tz), _day_start(end, tz)
+    occurrences = plan(
+        config,
+        start - timedelta(days=longest_overdue_days(config) + 1),
+        end + timedelta(days=longest_lead_days(config) + 1),
+        people=[person] if person else None,
+    )
+    planned = [r for o in occurrences for r in o.reminders if low <= r.due < high]
+    planned.sort(key=lambda r: (r.due, r.key))
+    statuses: dict[str, str] = {}
+    acked: set[str] = set()
+    async with open_store(config, create=False) as store:
+        if store is not None:
+            statuses = await store.statuses([r.key for r in planned])
+            acked = await store.acknowledged(person)
+    rows = []
+    for r in planned:
+        status = statuses.get(r.key, "pending")
+        if status == "pending" and r.occurrence in acked:
+            status = "acknowledged"
+        rows.append(
+            UpcomingRow(r.key, r.person, r.deadline, r.kind, r.date, r.offset, r.due, status)
+        )
+    return rows
+
+
+def _occurrences_of(config: Config, person: str, deadline: str, today: date) -> list[Occurrence]:
+    entry = config.person(person)
+    if entry is None:
+        raise UnknownPerson(person, [p.id for p in config.people])
+    ids = [d.id for d in entry.deadlines]
+    if deadline not in ids:
+        raise UnknownDeadline(person, deadline, ids)
+    found = plan(
+        config,
+        today - timedelta(days=400),
+        today + timedelta(days=config.service.horizon_days),
+        people=[person],
+        singles_unbounded=True,
+    )
+    return [o for o in found if o.deadline == deadline]
+
+
+async def acknowledge_target(
+    config: Config, target: str, today: date, *, by: str = "cli", clock: Clock | None = None
+) -> str:
+    """Acknowledge ``PERSON/DEADLINE[/YYYY-MM-DD]``; return a one-line report."""
+    parts = target.strip("/").split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise StaywatchError(
+            f"'{target}' is not PERSON/DEADLINE or PERSON/DEADLINE/YYYY-MM-DD "
+            "(e.g. wang-fang/nhis/2026-12-28)"
+        )
+    person, deadline = parts[0], parts[1]
+    occurrences = _occurrences_of(config, person, deadline, today)
+    now = (clock or SystemClock()).now()
+    async with open_store(config) as store:
+        assert store is not None
+        acked = await store.acknowledged(person)
+        if len(parts) == 3:
+            try:
+                day = date.fromisoformat(parts[2])
+            except ValueError:
+                raise StaywatchError(f"'{parts[2]}' is not a date; write YYYY-MM-DD") from None
+            chosen = next((o for o in occurrences if day in (o.date, o.nominal)), None)
+            if chosen is None:
+                near = ", ".join(str(o.date) for o in occurrences if abs((o.date - day).days) < 62)
+                raise StaywatchError(
+                    f"{person}/{deadline} has no occurrence on {day}"
+                    + (f"; nearby: {near}" if near else "")
+                )
+        else:
+            open_ones = [
+                o
+                for o in occurrences
+                if o.key not in acked
+                and o.reminders[-1:]
+                and (o.reminders[-1].due >= now or o.date >= today)
+            ]
+            if not open_ones:
+                raise StaywatchError(f"{person}/{deadline} has no open occurrence to acknowledge")
+            chosen = open_ones[0]
+        if chosen.key in acked:
+            return f"{chosen.key} was already acknowledged."
+        stopped = await store.acknowledge(
+            chosen.key,
+            person=person,
+            deadline=deadline,
+            occurrence_date=chosen.date,
+            by=by,
+            at=now,
+        )
+    return f"Acknowledged {chosen.key}: {stopped} pending reminder(s) stopped."
+
+
+def _fallback_database_url(path: Path) -> str | None:
+    """The database of a config that does not validate, if its TOML can be read at all."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        url = raw.get("service", {}).get("database", "sqlite:///var/staywatch.db")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(url, str):
+        return None
+    match = re.match(r"^(sqlite(?:\+\w+)?):///(?!/)(.+)$", url)
+    if match:
+        return f"{match.group(1)}:///{path.resolve().parent / match.group(2)}"
+    return url
+
+
+async def status_snapshot(
+    path: Path,
+    *,
+    config: Config | None = None,
+    store: Store | None = None,
+    config_errors: list[str] | None = None,
+    clock: Clock | None = None,
+) -> dict[str, Any]:
+    """The object of ``status --json`` and ``/healthz``.
+
+    The CLI passes only ``path`` (the file is validated now); the daemon passes
+    its running config, store and the errors of the last failed reload.
+    """
+    errors: list[str] = list(config_errors or [])
+    url: str | None = None
+    if config is None:
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            errors = [str(p) for p in exc.problems]
+            url = _fallback_database_url(path)
+    if config is not None:
+        url = config.database_url
+    snapshot: dict[str, Any] = {
+        "config": str(path),
+        "config_ok": not errors,
+        "config_errors": errors,
+        "db_ok": False,
+        "pending": 0,
+        "sent": 0,
+        "failed": 0,
+        "acknowledged": 0,
+        "skipped": 0,
+        "next_due": None,
+        "last_plan": None,
+        "last_reload": None,
+        "daemon": "not running",
+        "failures": [],
+    }
+    now = (clock or SystemClock()).now()
+    if store is not None:
+        await _fill_from_store(snapshot, store, now)
+    elif url is not None and database_exists(url):
+        try:
+            owned = await Store.open(url, migrate=False)
+        except StaywatchError as exc:
+            snapshot["db_error"] = str(exc)
+        else:
+            try:
+                await _fill_from_store(snapshot, owned, now)
+            finally:
+                await owned.close()
+    return snapshot
+
+
+async def _fill_from_store(snapshot: dict[str, Any], store: Store, now: datetime) -> None:
+    try:
+        counts = await store.counts()
+        snapshot.update(
+            {k: counts.get(k, 0) for k in ("pending", "sent", "failed", "acknowledged", "skipped")}
+        )
+        nxt = await store.next_due_at()
+        snapshot["next_due"] = nxt.isoformat() if nxt else None
+        snapshot["last_plan"] = await store.get_meta("last_plan")
+        snapshot["last_reload"] = await store.get_meta("last_reload")
+        heartbeat = await store.get_meta("heartbeat")
+        if heartbeat:
+            beat = datetime.fromisoformat(heartbeat)
+            fresh = now - beat.astimezone(UTC) < HEARTBEAT_STALE
+            snapshot["daemon"] = f"{'running' if fresh else 'stopped'} (last seen {heartbeat})"
+        snapshot["failures"] = [
+            {"key": row.key, "reason": row.reason or "", "at": row.updated_at.isoformat()}
+            for row in await store.failures(limit=20)
+        ]
+        snapshot["db_ok"] = await store.ping()
+    except StaywatchError as exc:
+        snapshot["db_ok"] = False
+        snapshot["db_error"] = str(exc)

@@ -1,0 +1,303 @@
+"""The database: reminders as a queue, acknowledgements, deliveries, feed sequences.
+
+:class:`Store` is the one door to it. Every method is a named operation; all
+SQL lives in this package (``reconcile``, ``queue``, ``acks``, ``reads``,
+``meta``), each call runs in its own transaction, and every instant in or out
+is timezone-aware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.clock import to_utc
+from service.plan import Occurrence
+from service.store import acks, meta, queue, reads
+from service.store import reconcile as _reconcile
+from service.store.db import (
+    Database,
+    check_connection,
+    create_engine_for,
+    mask_url,
+    schema_is_current,
+)
+from service.store.db import migrate as migrate_schema
+from service.store.records import Claim, DeliveryRow, ReconcileStats, ReminderRow, SentInfo
+
+__all__ = [
+    "Claim",
+    "DeliveryRow",
+    "ReconcileStats",
+    "ReminderRow",
+    "SentInfo",
+    "Store",
+]
+
+
+class Store:
+    """Named async operations on the staywatch database (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._db = Database(engine)
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Connect to the database at a config URL and, by default, migrate it to head.
+
+        Raises StoreError saying what to check when the database cannot be used.
+        """
+        engine = create_engine_for(url)
+        try:
+            await check_connection(engine)
+            if migrate:
+                await migrate_schema(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine)
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._db.engine.dispose()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The underlying engine (for health checks and tests)."""
+        return self._db.engine
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._db.dialect
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password masked."""
+        return mask_url(self._db.url)
+
+    async def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            async with self._db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (DBAPIError, OSError, TimeoutError):
+            return False
+        return True
+
+    async def schema_is_current(self) -> bool:
+        """True when the schema is at the newest shipped migration."""
+        return await schema_is_current(self._db.engine)
+
+    # -- plan -> rows -----------------------------------------------------------
+
+    async def reconcile(
+        self,
+        occurrences: Sequence[Occurrence],
+        *,
+        people: Collection[str],
+        window_start: date,
+        now: datetime,
+    ) -> ReconcileStats:
+        """Bring the stored reminders of ``people`` in line with the plan.
+
+        Unchanged people (same plan fingerprint) are not touched; new reminders are
+        inserted (acknowledged if their occurrence is), changed pending ones updated,
+        pending ones no longer planned (occurrence on or after ``window_start``)
+        skipped, and such skips undone when they come back and are not yet due.
+        Sent, failed and acknowledged rows are never changed; nothing is deleted.
+        """
+        now = to_utc(now)
+        async with self._db.write() as conn:
+            return await _reconcile.reconcile(
+                conn,
+                self.dialect,
+                occurrences,
+                people=people,
+                window_start=window_start,
+                now=now,
+            )
+
+    async def forget_people(self, keep: Collection[str], now: datetime) -> int:
+        """Skip the pending reminders of people not in ``keep``; return how many."""
+        now = to_utc(now)
+        async with self._db.write() as conn:
+            return await _reconcile.forget_people(conn, keep, now)
+
+    # -- the queue --------------------------------------------------------------
+
+    async def claim_due(
+        self,
+        now: datetime,
+        owner: str,
+        *,
+        lease_seconds: float = 60,
+        limit: int = 100,
+    ) -> list[Claim]:
+        """Coalesce missed reminders, then lease up to ``limit`` due ones to ``owner``.
+
+        Ordered by due instant. See :mod:`service.store.queue` for the rules.
+        """
+        now = to_utc(now)
+        async with self._db.write() as conn:
+            await queue.coalesce(conn, self.dialect, now)
+        async with self._db.write() as conn:
+            return await queue.claim(
+                conn, self.dialect, now, owner, lease_seconds=lease_seconds, limit=limit
+            )
+
+    async def mark_sent(self, results: Sequence[tuple[Claim, SentInfo]]) -> int:
+        """Mark the reminders sent and log their deliveries, all in one transaction.
+
+        Fenced by claim token: rows whose claim was taken over are left alone.
+        Returns how many were marked.
+        """
+        if not results:
+            return 0
+        async with self._db.write() as conn:
+            return await queue.mark_sent(conn, results)
+
+    async def mark_retry(
+        self,
+        claim: Claim,
+        *,
+        at: datetime,
+        next_attempt: datetime,
+        error: str,
+        code: int | None = None,
+        transport: str,
+    ) -> bool:
+        """Record a temporary failure and when to try again; False if the claim was lost."""
+        async with self._db.write() as conn:
+            return await queue.mark_retry(
+                conn,
+                claim,
+                at=at,
+                next_attempt=next_attempt,
+                error=error,
+                code=code,
+                transport=transport,
+            )
+
+    async def mark_failed(
+        self,
+        claim: Claim,
+        *,
+        at: datetime,
+        error: str,
+        code: int | None = None,
+        transport: str,
+    ) -> bool:
+        """Record a permanent failure (status failed, ``reason`` = the reply); False if lost."""
+        async with self._db.write() as conn:
+            return await queue.mark_failed(
+                conn, claim, at=at, error=error, code=code, transport=transport
+            )
+
+    async def release(self, claims: Sequence[Claim]) -> int:
+        """Give claims back unsent (e.g. on shutdown); the rows stay pending."""
+        if not claims:
+            return 0
+        async with self._db.write() as conn:
+            return await queue.release(conn, claims)
+
+    async def next_due_at(self) -> datetime | None:
+        """When the next pending reminder can be claimed (may be in the past), or None."""
+        async with self._db.read() as conn:
+            return await queue.next_due_at(conn, self.dialect)
+
+    # -- acknowledgements -------------------------------------------------------
+
+    async def acknowledge(
+        self,
+        occurrence: str,
+        *,
+        person: str,
+        deadline: str,
+        occurrence_date: date,
+        by: str,
+        at: datetime,
+    ) -> int:
+        """Mark an occurrence done; returns how many pending reminders were stopped."""
+        async with self._db.write() as conn:
+            return await acks.acknowledge(
+                conn,
+                self.dialect,
+                occurrence,
+                person=person,
+                deadline=deadline,
+                occurrence_date=occurrence_date,
+                by=by,
+                at=at,
+            )
+
+    async def is_acknowledged(self, occurrence: str) -> bool:
+        """True when the occurrence ``PERSON/DEADLINE/YYYY-MM-DD`` was acknowledged."""
+        async with self._db.read() as conn:
+            return await acks.is_acknowledged(conn, occurrence)
+
+    async def acknowledged(self, person: str | None = None) -> set[str]:
+        """The acknowledged occurrences, of one person or everyone."""
+        async with self._db.read() as conn:
+            return await acks.acknowledged(conn, person)
+
+    # -- reading ----------------------------------------------------------------
+
+    async def reminders(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        person: str | None = None,
+    ) -> list[ReminderRow]:
+        """Reminders due in ``[start, end)``, optionally of one person, by due then key."""
+        async with self._db.read() as conn:
+            return await reads.reminder_rows(conn, start=start, end=end, person=person)
+
+    async def statuses(self, keys: Collection[str]) -> dict[str, str]:
+        """key -> status, for the keys that are stored."""
+        async with self._db.read() as conn:
+            return await reads.statuses(conn, keys)
+
+    async def counts(self) -> dict[str, int]:
+        """Reminders per status; all five statuses are present."""
+        async with self._db.read() as conn:
+            return await reads.counts(conn)
+
+    async def failures(self, limit: int = 20) -> list[ReminderRow]:
+        """The latest failed reminders, newest first, with their ``reason``."""
+        async with self._db.read() as conn:
+            return await reads.failures(conn, limit)
+
+    async def deliveries(self, key: str) -> list[DeliveryRow]:
+        """Every delivery attempt of one reminder, oldest first."""
+        async with self._db.read() as conn:
+            return await reads.delivery_rows(conn, key)
+
+    # -- feed and bookkeeping ---------------------------------------------------
+
+    async def sequences_for(self, fingerprints: Mapping[str, str]) -> dict[str, int]:
+        """uid -> iCalendar SEQUENCE, bumped for every uid whose fingerprint changed."""
+        if not fingerprints:
+            return {}
+        async with self._db.write() as conn:
+            return await meta.sequences_for(conn, self.dialect, fingerprints)
+
+    async def get_meta(self, key: str) -> str | None:
+        """A stored fact (``last_plan``, ``last_reload``, ...), or None."""
+        async with self._db.read() as conn:
+            return await meta.get_meta(conn, key)
+
+    async def meta_with_prefix(self, prefix: str) -> dict[str, str]:
+        """Every stored fact whose key starts with ``prefix`` (token generations)."""
+        async with self._db.read() as conn:
+            return await meta.meta_with_prefix(conn, prefix)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Store a fact under ``key``."""
+        async with self._db.write() as conn:
+            await meta.set_meta(conn, self.dialect, key, value)

@@ -1,0 +1,65 @@
+"""Acknowledgements: an occurrence somebody marked as done gets no more reminders."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.clock import to_utc
+from service.store.models import ACK_SOURCES, acknowledgements, reminders
+from service.store.statements import insert_ignore
+
+
+async def acknowledge(
+    conn: AsyncConnection,
+    dialect: str,
+    occurrence: str,
+    *,
+    person: str,
+    deadline: str,
+    occurrence_date: date,
+    by: str,
+    at: datetime,
+) -> int:
+    """Record the acknowledgement (once) and stop the occurrence's pending reminders.
+
+    Returns how many pending reminders were stopped.
+    """
+    if by not in ACK_SOURCES:
+        raise ValueError(f"unknown acknowledgement source '{by}'; use one of {ACK_SOURCES}")
+    at = to_utc(at)
+    await conn.execute(
+        insert_ignore(dialect, acknowledgements).values(
+            occurrence=occurrence,
+            person=person,
+            deadline=deadline,
+            occurrence_date=occurrence_date,
+            at=at,
+            by=by,
+        )
+    )
+    result = await conn.execute(
+        update(reminders)
+        .where(reminders.c.occurrence == occurrence, reminders.c.status == "pending")
+        .values(status="acknowledged", updated_at=at)
+    )
+    return result.rowcount
+
+
+async def is_acknowledged(conn: AsyncConnection, occurrence: str) -> bool:
+    """True when the occurrence was acknowledged."""
+    result = await conn.execute(
+        select(acknowledgements.c.occurrence).where(acknowledgements.c.occurrence == occurrence)
+    )
+    return result.first() is not None
+
+
+async def acknowledged(conn: AsyncConnection, person: str | None = None) -> set[str]:
+    """The acknowledged occurrences (``PERSON/DEADLINE/YYYY-MM-DD``), of one person or all."""
+    stmt = select(acknowledgements.c.occurrence)
+    if person is not None:
+        stmt = stmt.where(acknowledgements.c.person == person)
+    result = await conn.execute(stmt)
+    return {occ for (occ,) in result}

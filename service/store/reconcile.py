@@ -1,0 +1,273 @@
+"""Bring the reminders table in line with a plan, person by person, idempotently.
+
+Each person's planned reminders are fingerprinted; a person whose fingerprint
+matches the stored one is not even read. For the others the differences are
+written in batches. Rows are never deleted, and sent, failed and acknowledged
+rows are never touched: a reload cannot rewrite history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.clock import to_utc
+from service.plan import Occurrence
+from service.store.models import UTCDateTime, acknowledgements, person_plans, reminders
+from service.store.records import ReconcileStats
+from service.store.statements import bulk_insert_ignore, chunks, upsert
+
+NO_LONGER_PLANNED: Final = "no longer planned (config changed)"
+PERSON_REMOVED: Final = "person removed from config"
+#: Skips that undo themselves when the reminder comes back into the plan.
+RESTORABLE: Final = (NO_LONGER_PLANNED, PERSON_REMOVED)
+
+#: Columns the plan decides; a pending row is updated when any of them differ.
+PLANNED: Final = ("kind", "due", "ends", "overdue", "closed_notice")
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    key: str
+    person: str
+    occurrence: str
+    occurrence_date: date
+    status: str
+    reason: str | None
+    kind: str
+    due: datetime
+    ends: datetime
+    overdue: bool
+    closed_notice: bool
+
+
+def planned_rows(occurrences: Iterable[Occurrence]) -> dict[str, dict[str, dict[str, Any]]]:
+    """person -> key -> the row values the plan decides for that reminder."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for occ in occurrences:
+        bucket = out.setdefault(occ.person, {})
+        ends = to_utc(occ.ends)
+        for r in occ.reminders:
+            bucket[r.key] = {
+                "key": r.key,
+                "person": r.person,
+                "deadline": r.deadline,
+                "kind": r.kind,
+                "occurrence": r.occurrence,
+                "occurrence_date": r.date,
+                "offset": r.offset,
+                "due": to_utc(r.due),
+                "ends": ends,
+                "overdue": r.overdue,
+                "closed_notice": r.closed_notice,
+            }
+    return out
+
+
+def fingerprint(rows: Iterable[dict[str, Any]]) -> str:
+    """A digest of what the plan decides for one person's reminders, order-independent."""
+    lines = sorted(
+        f"{r['key']}|{r['kind']}|{r['due'].isoformat()}|{r['ends'].isoformat()}"
+        f"|{int(r['overdue'])}|{int(r['closed_notice'])}"
+        for r in rows
+    )
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(line.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+async def reconcile(
+    conn: AsyncConnection,
+    dialect: str,
+    occurrences: Sequence[Occurrence],
+    *,
+    people: Collection[str],
+    window_start: date,
+    now: datetime,
+) -> ReconcileStats:
+    """Write the differences between the plan and the stored rows; see the module doc."""
+    now = to_utc(now)
+    planned: dict[str, dict[str, dict[str, Any]]] = {person: {} for person in people}
+    planned |= planned_rows(occurrences)
+    prints = {person: fingerprint(rows.values()) for person, rows in planned.items()}
+    stored_prints = await _stored_fingerprints(conn, list(planned))
+    changed = sorted(p for p in planned if stored_prints.get(p) != prints[p])
+    if not changed:
+        return ReconcileStats(unchanged=len(planned))
+
+    existing = await _stored_rows(conn, changed)
+    acked = await _acked(conn, changed)
+    inserts: list[dict[str, Any]] = []
+    # Each update names the status it expects, so a row another writer changed
+    # meanwhile (e.g. the dispatcher marked it sent) is left alone.
+    updates: list[dict[str, Any]] = []
+    skips: list[dict[str, Any]] = []
+    updated = restored = 0
+    for person in changed:
+        wanted = planned[person]
+        for key, row in wanted.items():
+            old = existing.get(key)
+            is_acked = row["occurrence"] in acked
+            if old is None:
+                status = "acknowledged" if is_acked else "pending"
+                inserts.append(_new_row(row, status, now))
+            elif old.status == "pending":
+                if is_acked:
+                    updates.append(_change(old, row, "acknowledged", None, now))
+                    updated += 1
+                elif _differs(old, row):
+                    updates.append(_change(old, row, "pending", None, now))
+                    updated += 1
+            elif (
+                old.status == "skipped"
+                and old.reason in RESTORABLE
+                and not is_acked
+                and row["due"] > now
+            ):
+                updates.append(_change(old, row, "pending", None, now))
+                restored += 1
+    for key, old in existing.items():
+        if (
+            old.status == "pending"
+            and key not in planned[old.person]
+            and old.occurrence_date >= window_start
+        ):
+            skips.append(
+                {"b_key": key, "b_from": "pending", "b_reason": NO_LONGER_PLANNED, "b_now": now}
+            )
+
+    if inserts:
+        await bulk_insert_ignore(conn, dialect, reminders, inserts)
+    if updates:
+        await conn.execute(_UPDATE_PLANNED, updates)
+    if skips:
+        await conn.execute(_SKIP, skips)
+    plans = [{"person": p, "fingerprint": prints[p], "updated_at": now} for p in changed]
+    await conn.execute(
+        upsert(dialect, person_plans, ["person"], ["fingerprint", "updated_at"]), plans
+    )
+    return ReconcileStats(
+        inserted=len(inserts),
+        updated=updated,
+        skipped=len(skips),
+        restored=restored,
+        unchanged=len(planned) - len(changed),
+        changed=len(changed),
+        rows_written=len(inserts) + len(updates) + len(skips) + len(plans),
+    )
+
+
+async def forget_people(conn: AsyncConnection, keep: Collection[str], now: datetime) -> int:
+    """Skip the pending reminders of everyone not in ``keep``; return how many.
+
+    Their stored plan fingerprints are dropped too, so that a person who comes
+    back is reconciled in full (and their skipped reminders restored).
+    """
+    now = to_utc(now)
+    keep_set = set(keep)
+    with_rows = await conn.execute(
+        select(reminders.c.person).where(reminders.c.status == "pending").distinct()
+    )
+    with_plans = await conn.execute(select(person_plans.c.person))
+    gone = ({p for (p,) in with_rows} | {p for (p,) in with_plans}) - keep_set
+    skipped = 0
+    for batch in chunks(sorted(gone)):
+        result = await conn.execute(
+            update(reminders)
+            .where(reminders.c.person.in_(batch), reminders.c.status == "pending")
+            .values(status="skipped", reason=PERSON_REMOVED, updated_at=now)
+        )
+        skipped += result.rowcount
+        await conn.execute(delete(person_plans).where(person_plans.c.person.in_(batch)))
+    return skipped
+
+
+_UPDATE_PLANNED: Final = (
+    update(reminders)
+    .where(reminders.c.key == bindparam("b_key"), reminders.c.status == bindparam("b_from"))
+    .values(
+        status=bindparam("b_status"),
+        reason=bindparam("b_reason"),
+        kind=bindparam("b_kind"),
+        due=bindparam("b_due", type_=UTCDateTime()),
+        ends=bindparam("b_ends", type_=UTCDateTime()),
+        overdue=bindparam("b_overdue"),
+        closed_notice=bindparam("b_closed_notice"),
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
+    )
+)
+
+_SKIP: Final = (
+    update(reminders)
+    .where(reminders.c.key == bindparam("b_key"), reminders.c.status == bindparam("b_from"))
+    .values(
+        status="skipped",
+        reason=bindparam("b_reason"),
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
+    )
+)
+
+
+def _new_row(row: dict[str, Any], status: str, now: datetime) -> dict[str, Any]:
+    # Columns left out (reason, next_attempt, claims, sent_at ...) start as NULL.
+    return {**row, "status": status, "attempts": 0, "created_at": now, "updated_at": now}
+
+
+def _differs(old: _Stored, row: dict[str, Any]) -> bool:
+    return any(getattr(old, name) != row[name] for name in PLANNED)
+
+
+def _change(
+    old: _Stored, row: dict[str, Any], status: str, reason: str | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "b_key": old.key,
+        "b_from": old.status,
+        "b_status": status,
+        "b_reason": reason,
+        "b_now": now,
+        **{f"b_{name}": row[name] for name in PLANNED},
+    }
+
+
+async def _stored_fingerprints(conn: AsyncConnection, people: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for batch in chunks(people):
+        result = await conn.execute(
+            select(person_plans.c.person, person_plans.c.fingerprint).where(
+                person_plans.c.person.in_(batch)
+            )
+        )
+        out.update(dict(result.all()))
+    return out
+
+
+_STORED_COLUMNS: Final = [reminders.c[name] for name in _Stored.__dataclass_fields__]
+
+
+async def _stored_rows(conn: AsyncConnection, people: list[str]) -> dict[str, _Stored]:
+    out: dict[str, _Stored] = {}
+    for batch in chunks(people):
+        result = await conn.execute(select(*_STORED_COLUMNS).where(reminders.c.person.in_(batch)))
+        for row in result:
+            stored = _Stored(*row)
+            out[stored.key] = stored
+    return out
+
+
+async def _acked(conn: AsyncConnection, people: list[str]) -> set[str]:
+    out: set[str] = set()
+    for batch in chunks(people):
+        result = await conn.execute(
+            select(acknowledgements.c.occurrence).where(acknowledgements.c.person.in_(batch))
+        )
+        out.update(occ for (occ,) in result)
+    return out

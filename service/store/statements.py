@@ -1,0 +1,112 @@
+"""Statement helpers shared by the store modules: dialect INSERTs and chunked IN lists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from itertools import islice
+from operator import itemgetter
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import Boolean, Date, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
+
+from service.clock import to_utc
+from service.store.models import UTCDateTime
+
+T = TypeVar("T")
+
+#: Values per IN list: far below SQLite's and asyncpg's 32,767 bound parameters.
+CHUNK: Final = 500
+
+
+def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """``values`` in lists of at most ``size``."""
+    it = iter(values)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def insert_for(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that supports ON CONFLICT on both backends."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def insert_ignore(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """INSERT ... ON CONFLICT DO NOTHING: concurrent writers of the same row both succeed."""
+    return insert_for(dialect, table).on_conflict_do_nothing()
+
+
+def upsert(
+    dialect: str, table: Table, keys: Sequence[str], update: Sequence[str]
+) -> postgresql.Insert | sqlite.Insert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET the ``update`` columns from the new row."""
+    stmt = insert_for(dialect, table)
+    excluded = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={name: excluded[name] for name in update}
+    )
+
+
+def _sqlite_converter(column_type: TypeEngine[Any]) -> Callable[[Any], Any] | None:
+    """What the column's SQLAlchemy type would do to a value on SQLite, done directly."""
+    if isinstance(column_type, UTCDateTime):
+        # Reminders share instants (the send time of a day, ``now``): convert each once.
+        seen: dict[datetime, str | None] = {}
+
+        def instant(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            text = seen.get(value)
+            if text is None:
+                text = seen[value] = sqlite_instant(value)
+            return text
+
+        return instant
+    if isinstance(column_type, Date):
+        return lambda v: None if v is None else v.isoformat()
+    if isinstance(column_type, Boolean):
+        return lambda v: None if v is None else int(v)
+    return None
+
+
+def sqlite_instant(value: datetime) -> str:
+    """An instant as UTCDateTime stores it on SQLite: the UTC wall time, fixed width."""
+    return to_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+async def bulk_insert_ignore(
+    conn: AsyncConnection, dialect: str, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """INSERT many rows (all with the same keys), ignoring those whose key exists already.
+
+    On SQLite the rows go to the driver's executemany as ready-made tuples:
+    SQLAlchemy's per-row parameter processing would otherwise cost more than
+    SQLite itself (about 10 s instead of 3 s for 300,000 reminders).
+    """
+    if not rows:
+        return
+    if dialect != "sqlite":
+        await conn.execute(insert_ignore(dialect, table), list(rows))
+        return
+    names = list(rows[0])
+    converters = [
+        (i, fn)
+        for i, name in enumerate(names)
+        if (fn := _sqlite_converter(table.c[name].type)) is not None
+    ]
+    pick = itemgetter(*names)
+    values: list[tuple[Any, ...]] = []
+    for row in rows:
+        picked = list(pick(row))
+        for i, fn in converters:
+            picked[i] = fn(picked[i])
+        values.append(tuple(picked))
+    quoted = ", ".join(f'"{name}"' for name in names)
+    marks = ", ".join("?" for _ in names)
+    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks}) ON CONFLICT DO NOTHING'
+    await conn.exec_driver_sql(sql, values)

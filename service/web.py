@@ -1,0 +1,263 @@
+"""The HTTP server: calendar feeds, acknowledge pages, health and metrics.
+
+Runs in the daemon's own event loop. No SQL here: everything goes through the
+``WebState`` the daemon provides. Wrong tokens and links all get the same small
+404 body so that nothing can be learnt from the answer.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any, Protocol
+
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, select_autoescape
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from service.clock import Clock
+from service.config import Config
+from service.metrics import FEED_REQUESTS, REGISTRY, REMINDERS
+from service.plan import Occurrence
+from service.publish import FeedDocument
+from service.store import Store
+from service.texts import action_label, kind_name, ui
+from service.tokens import ExpiredLink, InvalidLink, verify_action
+
+NOT_FOUND = b"Not found\n"
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+
+
+class WebState(Protocol):
+    """What the daemon lends the web server."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def secret(self) -> bytes: ...
+
+    async def lookup_token(self, token: str) -> tuple[str, str | None] | None:
+        """('person', id) or ('admin', None) for a live token, else None."""
+        ...
+
+    async def feed(self, person: str | None) -> CachedFeed:
+        """The cached calendar of a person (None: everyone)."""
+        ...
+
+    async def occurrence(self, key: str) -> Occurrence | None:
+        """The planned occurrence ``PERSON/DEADLINE/YYYY-MM-DD``, if it still exists."""
+        ...
+
+    async def acknowledge(self, occurrence: Occurrence, by: str) -> int:
+        """Record an acknowledgement; returns the reminders stopped."""
+        ...
+
+    async def snapshot(self) -> dict[str, Any]:
+        """The health object (``status --json`` plus ``db``)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFeed:
+    """A calendar ready to serve: plain and gzip bytes with their validators."""
+
+    body: bytes
+    gzipped: bytes
+    etag: str
+    etag_gzip: str
+    last_modified: datetime
+
+    @classmethod
+    def of(cls, document: FeedDocument) -> CachedFeed:
+        """Precompute the gzip variant once, not per request."""
+        tag = document.etag.strip('"')
+        return cls(
+            document.body,
+            gzip.compress(document.body, compresslevel=6, mtime=0),
+            document.etag,
+            f'"{tag}-gz"',
+            document.last_modified,
+        )
+
+
+STATE = web.AppKey("state", WebState)
+PAGES = web.AppKey("pages", Environment)
+
+
+def make_app(state: WebState) -> web.Application:
+    """The aiohttp application with every route of the contract."""
+    app = web.Application(middlewares=[_security_headers])
+    app[STATE] = state
+    app[PAGES] = Environment(
+        loader=PackageLoader("service", "templates/web"),
+        autoescape=select_autoescape(["html"]),
+    )
+    app.router.add_get("/calendar/{token}.ics", calendar)
+    app.router.add_get("/act/{signed}", act_page)
+    app.router.add_post("/act/{signed}", act_post)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+@web.middleware
+async def _security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    response: web.StreamResponse = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+def _not_found() -> web.Response:
+    return web.Response(status=404, body=NOT_FOUND, content_type="text/plain")
+
+
+async def calendar(request: web.Request) -> web.StreamResponse:
+    """GET/HEAD /calendar/{token}.ics with ETag, Last-Modified, 304 and gzip."""
+    state = request.app[STATE]
+    found = await state.lookup_token(request.match_info["token"])
+    if found is None:
+        FEED_REQUESTS.labels("404").inc()
+        return _not_found()
+    kind, person = found
+    cached = await state.feed(person if kind == "person" else None)
+    wants_gzip = "gzip" in request.headers.get("Accept-Encoding", "").lower()
+    etag = cached.etag_gzip if wants_gzip else cached.etag
+    headers = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(cached.last_modified.astimezone(UTC), usegmt=True),
+        "Cache-Control": "private, max-age=300",
+        "Vary": "Accept-Encoding",
+    }
+    if _not_modified(request, {cached.etag, cached.etag_gzip}, cached.last_modified):
+        FEED_REQUESTS.labels("304").inc()
+        return web.Response(status=304, headers=headers)
+    FEED_REQUESTS.labels("200").inc()
+    if wants_gzip:
+        headers["Content-Encoding"] = "gzip"
+        body = cached.gzipped
+    else:
+        body = cached.body
+    headers["Content-Type"] = CALENDAR_TYPE
+    return web.Response(body=body, headers=headers)
+
+
+def _not_modified(request: web.Request, etags: set[str], last_modified: datetime) -> bool:
+    match = request.headers.get("If-None-Match")
+    if match is not None:
+        given = {tag.strip() for tag in match.split(",")}
+        return "*" in given or bool(given & etags)
+    since = request.headers.get("If-Modified-Since")
+    if since:
+        try:
+            when = parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return last_modified.replace(microsecond=0) <= when
+    return False
+
+
+async def _verified(request: web.Request) -> tuple[Occurrence | None, web.Response | None]:
+    state = request.app[STATE]
+    try:
+        claim = verify_action(state.secret, request.match_info["signed"], state.clock.now())
+    except ExpiredLink:
+        return None, _page(request, "expired.html", status=410)
+    except InvalidLink:
+        return None, _not_found()
+    occurrence = await state.occurrence(claim.occurrence)
+    if occurrence is None or claim.action != "ack":
+        return None, _page(request, "gone.html", status=410)
+    return occurrence, None
+
+
+def _language(request: web.Request, occurrence: Occurrence | None) -> str:
+    state = request.app[STATE]
+    if occurrence is not None:
+        person = state.config.person(occurrence.person)
+        if person is not None:
+            return person.language
+    return "en"
+
+
+def _page(
+    request: web.Request,
+    template: str,
+    *,
+    status: int = 200,
+    occurrence: Occurrence | None = None,
+    **extra: Any,
+) -> web.Response:
+    lang = _language(request, occurrence)
+    env = request.app[PAGES]
+
+    def text(key: str, **values: object) -> str:
+        return ui(key, lang, **values)
+
+    context: dict[str, Any] = {"lang": lang, "ui": text, **extra}
+    if occurrence is not None:
+        state = request.app[STATE]
+        person = state.config.person(occurrence.person)
+        context.update(
+            occurrence=occurrence,
+            label=action_label(
+                occurrence.kind, lang, occurrence.date, occurrence.covers, title=occurrence.title
+            ),
+            what=occurrence.title or kind_name(occurrence.kind, lang),
+            name=person.name if person else occurrence.person,
+        )
+    html = env.get_template(template).render(**context)
+    return web.Response(
+        status=status,
+        text=html,
+        content_type="text/html",
+        headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
+    )
+
+
+async def act_page(request: web.Request) -> web.Response:
+    """GET /act/{signed}: a confirmation page; never changes anything."""
+    occurrence, error = await _verified(request)
+    if error is not None or occurrence is None:
+        return error or _not_found()
+    acked = occurrence.key in await request.app[STATE].store.acknowledged(occurrence.person)
+    return _page(request, "act.html", occurrence=occurrence, done=acked)
+
+
+async def act_post(request: web.Request) -> web.Response:
+    """POST /act/{signed}: record the acknowledgement and say so."""
+    occurrence, error = await _verified(request)
+    if error is not None or occurrence is None:
+        return error or _not_found()
+    stopped = await request.app[STATE].acknowledge(occurrence, "link")
+    return _page(request, "acted.html", occurrence=occurrence, stopped=stopped)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """GET /healthz: the status object plus ``db``; 503 when unhealthy."""
+    snapshot = await request.app[STATE].snapshot()
+    healthy = snapshot.get("db_ok", False) and snapshot.get("config_ok", False)
+    return web.json_response(snapshot, status=200 if healthy else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """GET /metrics: Prometheus text."""
+    state = request.app[STATE]
+    try:
+        for status, count in (await state.store.counts()).items():
+            REMINDERS.labels(status).set(count)
+    except Exception:
+        pass
+    body = generate_latest(REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,291 @@
+"""The store on SQLite and PostgreSQL: schema, opening, types, reads, acks, meta."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, insert, inspect
+from sqlalchemy.exc import StatementError
+
+from service.errors import StoreError
+from service.store import SentInfo, Store
+from service.store.db import async_url, create_engine_for, mask_url, migrate, schema_is_current
+from service.store.models import metadata, reminders
+from tests.fixtures.db import person_toml, plan_of
+
+NOW = datetime(2027, 1, 10, 0, 0, tzinfo=UTC)
+VISA = ("2027-03-16", ["P30D", "P7D", "P1D", "PT0S"], ["P1D"])
+
+
+def _diff(conn: Connection) -> list[object]:
+    return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+
+async def test_migration_produces_the_models_schema(blank_db_url: str) -> None:
+    store = await Store.open(blank_db_url, migrate=False)
+    try:
+        assert not await store.schema_is_current()
+        await migrate(store.engine)
+        await migrate(store.engine)  # a second upgrade is a no-op
+        assert await store.schema_is_current()
+        async with store.engine.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+            tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+        assert tables >= {
+            "reminders",
+            "acknowledgements",
+            "deliveries",
+            "person_plans",
+            "feed_sequences",
+            "meta",
+            "alembic_version",
+        }
+    finally:
+        await store.close()
+
+
+async def test_open_migrates_by_default(blank_db_url: str) -> None:
+    store = await Store.open(blank_db_url)
+    try:
+        assert await schema_is_current(store.engine)
+        assert await store.ping()
+        assert store.dialect in {"sqlite", "postgresql"}
+    finally:
+        await store.close()
+
+
+def test_plain_urls_get_async_drivers() -> None:
+    assert async_url("sqlite:////var/x.db").drivername == "sqlite+aiosqlite"
+    assert async_url("postgresql://u@h/db").drivername == "postgresql+asyncpg"
+    assert async_url("postgres://u@h/db").drivername == "postgresql+asyncpg"
+    assert async_url("postgresql+psycopg://u@h/db").drivername == "postgresql+asyncpg"
+    with pytest.raises(StoreError, match="uses mysql, which staywatch does not support"):
+        async_url("mysql://u:pw@h/db")
+    with pytest.raises(StoreError, match="is not valid"):
+        async_url("not a url")
+
+
+def test_passwords_are_masked() -> None:
+    assert mask_url("postgresql://u:s3cret@h:5432/db") == "postgresql://u:***@h:5432/db"
+    with pytest.raises(StoreError) as caught:
+        async_url("mysql://u:s3cret@h/db")
+    assert "s3cret" not in str(caught.value)
+
+
+async def test_sqlite_pragmas_and_parent_folder(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "state.db"
+    engine = create_engine_for(f"sqlite:///{path}")
+    try:
+        async with engine.connect() as conn:
+            mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+            busy = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+            keys = (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+    finally:
+        await engine.dispose()
+    assert (mode, busy, keys) == ("wal", 5000, 1)
+    assert path.exists()
+
+
+async def test_unopenable_sqlite_says_what_to_check(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    url = f"sqlite:///{blocker / 'state.db'}"
+    with pytest.raises(StoreError) as caught:
+        await Store.open(url)
+    message = str(caught.value)
+    assert message.startswith(f"cannot open database sqlite:///{blocker / 'state.db'}: ")
+    assert "it is a file, not a folder" in message
+    assert message.endswith("check the path and permissions")
+
+
+async def test_sqlite_that_is_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"cannot open database .*check the path and permissions"):
+        await Store.open(f"sqlite:///{tmp_path}")
+
+
+async def test_sqlite_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n" * 100)
+    with pytest.raises(StoreError) as caught:
+        await Store.open(f"sqlite:///{path}")
+    assert str(caught.value) == (
+        f"cannot open database sqlite:///{path}: file is not a database; "
+        "check the path and permissions"
+    )
+
+
+async def test_unreachable_postgresql_is_a_clear_error() -> None:
+    # Port 9 (discard) is closed on a test machine: the connection is refused at once.
+    with pytest.raises(StoreError) as caught:
+        await Store.open("postgresql://staywatch:s3cret@127.0.0.1:9/staywatch")
+    message = str(caught.value)
+    assert message.startswith("cannot connect to PostgreSQL at 127.0.0.1:9: ")
+    assert message.endswith("; is it running?")
+    assert "s3cret" not in message
+
+
+@pytest.mark.postgres
+async def test_missing_postgresql_database_is_named(pg_url: str) -> None:
+    with pytest.raises(StoreError) as caught:
+        await Store.open(f"{pg_url}/staywatch_no_such_db")
+    assert "does not exist" in str(caught.value)
+    assert "createdb staywatch_no_such_db" in str(caught.value)
+
+
+async def test_naive_datetimes_are_rejected(store: Store) -> None:
+    naive = datetime(2027, 1, 10, 9, 0)
+    occurrences = plan_of(person_toml("ana", {"visa": VISA}), date(2027, 1, 1), date(2027, 12, 31))
+    with pytest.raises(ValueError, match="naive datetime"):
+        await store.reconcile(occurrences, people=["ana"], window_start=date(2027, 1, 1), now=naive)
+    with pytest.raises(ValueError, match="naive datetime"):
+        await store.reminders(start=naive)
+    with pytest.raises(ValueError, match="naive datetime"):
+        await store.claim_due(naive, "me")
+    row = {
+        "key": "ana/x/2027-01-01/P1D",
+        "person": "ana",
+        "deadline": "x",
+        "kind": "custom",
+        "occurrence": "ana/x/2027-01-01",
+        "occurrence_date": date(2027, 1, 1),
+        "offset": "P1D",
+        "due": naive,
+        "ends": NOW,
+        "overdue": False,
+        "closed_notice": False,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    with pytest.raises(StatementError, match="naive datetime"):
+        async with store.engine.begin() as conn:
+            await conn.execute(insert(reminders), row)
+    assert await store.counts() == dict.fromkeys(
+        ("pending", "sent", "failed", "acknowledged", "skipped"), 0
+    )
+
+
+async def test_instants_come_back_aware_utc(store: Store) -> None:
+    seoul = timezone(timedelta(hours=9))
+    occurrences = plan_of(person_toml("ana", {"visa": VISA}), date(2027, 1, 1), date(2027, 12, 31))
+    await store.reconcile(occurrences, people=["ana"], window_start=date(2027, 1, 1), now=NOW)
+    rows = await store.reminders(person="ana")
+    planned = {r.key: r.due for o in occurrences for r in o.reminders}
+    assert {r.key: r.due for r in rows} == planned
+    assert all(r.due.tzinfo is UTC and r.created_at == NOW for r in rows)
+    first = rows[0]
+    assert first.due == datetime(2027, 2, 14, 9, 0, tzinfo=seoul)
+    assert str(first.due) == "2027-02-14 00:00:00+00:00"
+    # Bounds are half-open and may be given in any zone.
+    start = datetime(2027, 3, 9, 9, 0, tzinfo=seoul)
+    end = datetime(2027, 3, 16, 9, 0, tzinfo=seoul)
+    window = await store.reminders(start=start, end=end, person="ana")
+    assert [r.offset for r in window] == ["P7D", "P1D"]
+    assert await store.reminders(person="nobody") == []
+
+
+async def test_counts_statuses_and_next_due(store: Store) -> None:
+    assert await store.next_due_at() is None
+    occurrences = plan_of(person_toml("ana", {"visa": VISA}), date(2027, 1, 1), date(2027, 12, 31))
+    await store.reconcile(occurrences, people=["ana"], window_start=date(2027, 1, 1), now=NOW)
+    keys = [r.key for r in occurrences[0].reminders]
+    counts = await store.counts()
+    assert counts == {"pending": 5, "sent": 0, "failed": 0, "acknowledged": 0, "skipped": 0}
+    assert await store.statuses([*keys, "ana/none/2027-01-01/P1D"]) == dict.fromkeys(
+        keys, "pending"
+    )
+    assert await store.next_due_at() == datetime(2027, 2, 14, 0, 0, tzinfo=UTC)
+
+    due = datetime(2027, 2, 14, 0, 0, tzinfo=UTC)
+    [claim] = await store.claim_due(due, "me")
+    # While leased, the row waits for its lease to end (on PostgreSQL the lease runs on
+    # the database clock, which is earlier than this test's 2027 instants).
+    lease_end = await _lease_end(store, claim.key)
+    assert await store.next_due_at() == min(datetime(2027, 3, 9, tzinfo=UTC), max(due, lease_end))
+    await store.mark_sent([(claim, SentInfo(at=due, transport="maildir", message_id="<m@x>"))])
+    assert (await store.counts())["sent"] == 1
+    assert await store.next_due_at() == datetime(2027, 3, 9, 0, 0, tzinfo=UTC)
+
+
+async def _lease_end(store: Store, key: str) -> datetime:
+    [row] = [r for r in await store.reminders() if r.key == key]
+    assert row.claimed_until is not None
+    return row.claimed_until
+
+
+async def test_acknowledge_stops_pending_reminders(store: Store) -> None:
+    occurrences = plan_of(person_toml("ana", {"visa": VISA}), date(2027, 1, 1), date(2027, 12, 31))
+    await store.reconcile(occurrences, people=["ana"], window_start=date(2027, 1, 1), now=NOW)
+    due = datetime(2027, 2, 14, 0, 0, tzinfo=UTC)
+    [claim] = await store.claim_due(due, "me")
+    await store.mark_sent([(claim, SentInfo(at=due, transport="maildir"))])
+
+    occurrence = "ana/visa/2027-03-16"
+    assert not await store.is_acknowledged(occurrence)
+    stopped = await store.acknowledge(
+        occurrence,
+        person="ana",
+        deadline="visa",
+        occurrence_date=date(2027, 3, 16),
+        by="cli",
+        at=due + timedelta(days=1),
+    )
+    assert stopped == 4
+    assert await store.is_acknowledged(occurrence)
+    assert await store.acknowledged() == {occurrence}
+    assert await store.acknowledged("ana") == {occurrence}
+    assert await store.acknowledged("bob") == set()
+    counts = await store.counts()
+    assert (counts["sent"], counts["acknowledged"], counts["pending"]) == (1, 4, 0)
+    # Acknowledging again is harmless and stops nothing more.
+    again = await store.acknowledge(
+        occurrence,
+        person="ana",
+        deadline="visa",
+        occurrence_date=date(2027, 3, 16),
+        by="link",
+        at=due + timedelta(days=2),
+    )
+    assert again == 0
+    with pytest.raises(ValueError, match="unknown acknowledgement source"):
+        await store.acknowledge(
+            occurrence,
+            person="ana",
+            deadline="visa",
+            occurrence_date=date(2027, 3, 16),
+            by="email",
+            at=due,
+        )
+
+    # A new lead time for the acknowledged occurrence arrives acknowledged.
+    more = ("2027-03-16", ["P30D", "P14D", "P7D", "P1D", "PT0S"], ["P1D"])
+    replanned = plan_of(person_toml("ana", {"visa": more}), date(2027, 1, 1), date(2027, 12, 31))
+    stats = await store.reconcile(
+        replanned, people=["ana"], window_start=date(2027, 1, 1), now=due + timedelta(days=3)
+    )
+    assert stats.inserted == 1
+    assert await store.statuses(["ana/visa/2027-03-16/P14D"]) == {
+        "ana/visa/2027-03-16/P14D": "acknowledged"
+    }
+    assert await store.claim_due(datetime(2027, 4, 1, tzinfo=UTC), "me") == []
+
+
+async def test_meta(store: Store) -> None:
+    assert await store.get_meta("last_plan") is None
+    await store.set_meta("last_plan", "2027-01-10T00:00:00+00:00")
+    await store.set_meta("last_plan", "2027-01-11T00:00:00+00:00")
+    assert await store.get_meta("last_plan") == "2027-01-11T00:00:00+00:00"
+
+
+async def test_feed_sequences_bump_on_change(store: Store) -> None:
+    assert await store.sequences_for({}) == {}
+    assert await store.sequences_for({"a": "f1", "b": "f1"}) == {"a": 0, "b": 0}
+    assert await store.sequences_for({"a": "f1", "b": "f1"}) == {"a": 0, "b": 0}
+    assert await store.sequences_for({"a": "f2", "b": "f1", "c": "f9"}) == {"a": 1, "b": 0, "c": 0}
+    assert await store.sequences_for({"a": "f3"}) == {"a": 2}
+    assert await store.sequences_for({"a": "f3", "b": "f1"}) == {"a": 2, "b": 0}
