@@ -222,27 +222,27 @@ def deadlines(
     if as_json:
         _print_json([o.as_json() for o in occurrences])
         return
+    from service.texts import kind_name
+
     rows = []
     for o in occurrences:
-        why = ", ".join(f"{m.day:%m-%d} {m.reason}" for m in o.moved)
-        detail = f"moved from {o.nominal} ({why})" if o.moved else ""
-        if o.closed:
-            detail = f"offices closed ({o.closed})"
+        notes = []
         if o.covers:
-            detail = f"covers {o.covers}" + (f"; {detail}" if detail else "")
-        upcoming_reminders = [r for r in o.reminders if r.due.date() >= today]
-        next_due = (
-            upcoming_reminders[0].due.strftime("%Y-%m-%d %H:%M") if upcoming_reminders else ""
-        )
+            notes.append(f"covers {o.covers}")
+        if o.moved:
+            notes.append(f"moved from {o.nominal}: " + ", ".join(m.reason for m in o.moved))
+        if o.closed:
+            notes.append(f"offices closed ({o.closed})")
+        ahead = [r for r in o.reminders if r.due.date() >= today]
         rows.append(
             (
                 f"{o.date} {o.date:%a}",
                 o.person,
                 o.deadline,
-                o.title or o.kind,
-                detail,
-                f"{len(o.reminders)}",
-                next_due,
+                o.title or kind_name(o.kind, "en"),
+                "; ".join(notes),
+                str(len(o.reminders)),
+                ahead[0].due.strftime("%Y-%m-%d %H:%M") if ahead else "",
             )
         )
     _table(("Date", "Person", "Deadline", "What", "Notes", "Reminders", "Next"), rows)

@@ -174,8 +174,7 @@ class Daemon:
     async def _serve(self) -> int:
         self._secret = secret_of(self.config)
         self._transport = make_transport(self.config)
-        stats = await replan(self.config, self.store, self.clock.now())
-        log.info("plan stored: %s", stats)
+        await replan(self.config, self.store, self.clock.now())
         CONFIG_OK.set(1)
         await self._rebuild_tokens()
 
@@ -197,7 +196,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stop.set)
-        loop.add_signal_handler(signal.SIGHUP, self._spawn, reloader.reload("SIGHUP"))
+        loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(reloader.reload("SIGHUP")))
 
         waker.start()
         waker.kick()  # anything that fell due while we were down goes out now

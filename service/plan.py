@@ -76,7 +76,7 @@ class Occurrence:
     date: date
     at: datetime | None
     #: The instant the occurrence is over: the end of its day in the person's
-    #: time zone, or the ``at`` instant itself.
+    #: time zone, or an hour after an ``at`` instant.
     ends: datetime
     moved: tuple[Move, ...]
     #: Offices are closed on ``date`` (why), when the deadline was not rolled.
@@ -199,6 +199,10 @@ def _nominals(deadline: Deadline, start: date, end: date, tz: ZoneInfo) -> Itera
         yield _Nominal(deadline.date)
 
 
+#: An ``at`` deadline counts as over this long after its instant, so that the
+#: reminder due at the instant itself can still be delivered and retried.
+AT_GRACE = timedelta(hours=1)
+
 # Rolls move a date by at most a couple of weeks (the longest Korean holiday run
 # plus weekends); expanding a little past the window catches dates rolled into it.
 _ROLL_SLACK = timedelta(days=20)
@@ -300,7 +304,7 @@ def _occurrence(
         nominal=nominal.nominal,
         date=day,
         at=at,
-        ends=at
+        ends=at + AT_GRACE
         if at is not None
         else resolve_wall_time(datetime.combine(day + timedelta(days=1), time()), tz),
         moved=moved,

@@ -236,7 +236,8 @@ def test_custom_at_is_an_instant_to_the_second() -> None:
     )
     at = datetime(2027, 1, 5, 10, 0, 30, tzinfo=SEOUL)
     assert found.at == at
-    assert found.ends == at
+    # The occurrence stays open an hour so that the reminder due at the instant is sent.
+    assert found.ends == at + timedelta(hours=1)
     assert (found.nominal, found.date) == (date(2027, 1, 5), date(2027, 1, 5))
     assert dues(found) == {
         "PT2H": "2027-01-05 08:00:30+09:00",
