@@ -11,6 +11,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -420,6 +421,58 @@ class Person(_Model):
     deadlines: tuple[Deadline, ...] = Field(default=(), alias="deadline")
 
 
+_WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+def digest_schedule(text: str) -> tuple[int | None, time]:
+    """``"MON 09:00"`` -> (0, 09:00); ``"daily"`` / ``"daily 08:30"`` -> (None, time)."""
+    parts = text.strip().upper().split()
+    if not parts or len(parts) > 2:
+        raise ValueError(text)
+    day = None if parts[0] == "DAILY" else _WEEKDAYS.index(parts[0][:3])
+    at = _to_time(parts[1]) if len(parts) == 2 else time(9, 0)
+    return day, at
+
+
+def _to_digest(value: object) -> str | Literal[False]:
+    if value is False:
+        return False
+    if isinstance(value, str):
+        try:
+            digest_schedule(value)
+        except ValueError:
+            pass
+        else:
+            return value.strip()
+    raise ValueError(
+        f'{_show(value)} is not a digest schedule; write "MON 09:00", "daily", '
+        '"daily 08:30" or false'
+    )
+
+
+class Office(_Model):
+    """An office that looks after people: digests, escalations and a dashboard."""
+
+    id: Slug
+    name: Line
+    email: tuple[Address, ...] = Field(min_length=1)
+    language: Language = "en"
+    timezone: Zone | None = None
+    #: ``["*"]`` for everyone, or person ids.
+    people: tuple[Line, ...] = ()
+    #: People with any of these tags.
+    tags: tuple[Slug, ...] = ()
+    digest: Annotated[str | Literal[False], PlainValidator(_to_digest)] = "MON 09:00"
+    digest_days: StrictInt = Field(default=60, ge=1, le=3660)
+    digest_empty: StrictBool = False
+
+    def covers(self, person: Person) -> bool:
+        """True when this office looks after ``person``."""
+        if "*" in self.people or person.id in self.people:
+            return True
+        return bool(set(self.tags) & set(person.tags))
+
+
 class Config(_Model):
     """A validated config file. ``path`` is where it came from."""
 
@@ -428,7 +481,12 @@ class Config(_Model):
     feed: FeedSection = FeedSection()
     reminders: dict[Kind, tuple[Lead, ...]] = {}
     people: tuple[Person, ...] = Field(default=(), alias="person")
+    offices: tuple[Office, ...] = Field(default=(), alias="office")
+    #: Glob patterns of more files holding ``[[person]]`` and ``[[office]]`` tables.
+    include: tuple[Annotated[str, PlainValidator(_to_text)], ...] = ()
     path: Path = Field(default=Path("staywatch.toml"), exclude=True)
+    #: Every file the config was read from (the main file first).
+    sources: tuple[Path, ...] = Field(default=(), exclude=True)
 
     @property
     def base_dir(self) -> Path:
@@ -460,6 +518,14 @@ class Config(_Model):
             cache = {p.id: p for p in self.people}
             object.__setattr__(self, "_people_index", cache)
         return cache
+
+    def office(self, office_id: str) -> Office | None:
+        """The office with this id, if any."""
+        return next((o for o in self.offices if o.id == office_id), None)
+
+    def offices_for(self, person: Person) -> list[Office]:
+        """The offices that look after ``person``."""
+        return [o for o in self.offices if o.covers(person)]
 
     def zone_of(self, person: Person) -> ZoneInfo:
         """The person's time zone, else the service default."""
@@ -513,7 +579,7 @@ def _line_for(lines: Mapping[tuple[str | int, ...], int], loc: Sequence[str | in
     return None
 
 
-_SECTION_NAMES = {"person": "person", "deadline": "deadline"}
+_SECTION_NAMES = {"person": "person", "deadline": "deadline", "office": "office"}
 
 
 def _describe(raw: Mapping[str, Any], loc: Sequence[str | int]) -> tuple[str, list[str | int]]:
@@ -675,6 +741,8 @@ def _allowed_keys(loc: Sequence[str | int], raw: Mapping[str, Any]) -> list[str]
         model = models.get(_kind_of(raw, loc[:-1]) or "", _DeadlineBase)
     elif parents[-1:] == ["person"]:
         model = Person
+    elif parents[-1:] == ["office"]:
+        model = Office
     elif parents:
         field = Config.model_fields.get(parents[-1])
         annotation = field.annotation if field else None
@@ -690,8 +758,10 @@ def _allowed_keys(loc: Sequence[str | int], raw: Mapping[str, Any]) -> list[str]
 
 
 def _semantic(raw: Mapping[str, Any]) -> Iterator[tuple[list[str | int], str]]:
-    if "path" in raw:
-        yield ["path"], "unknown key 'path'; remove it or check the spelling"
+    for private in ("path", "sources"):
+        if private in raw:
+            yield [private], f"unknown key '{private}'; remove it or check the spelling"
+    yield from _semantic_offices(raw)
     people = raw.get("person")
     if not isinstance(people, list):
         return
@@ -725,6 +795,44 @@ def _semantic(raw: Mapping[str, Any]) -> Iterator[tuple[list[str | int], str]]:
                     )
                 ids.add(did)
             yield from _semantic_deadline(["person", i, "deadline", j], deadline)
+
+
+def _semantic_offices(raw: Mapping[str, Any]) -> Iterator[tuple[list[str | int], str]]:
+    offices = raw.get("office")
+    if not isinstance(offices, list):
+        return
+    people = raw.get("person")
+    ids = (
+        {p.get("id") for p in people if isinstance(p, Mapping)}
+        if isinstance(people, list)
+        else set()
+    )
+    seen: set[str] = set()
+    for i, office in enumerate(offices):
+        if not isinstance(office, Mapping):
+            continue
+        oid = office.get("id")
+        if isinstance(oid, str):
+            if oid in seen:
+                yield (
+                    ["office", i, "id"],
+                    f"id '{oid}' is used by another office; give each its own",
+                )
+            seen.add(oid)
+        members = office.get("people", [])
+        if isinstance(members, list):
+            for j, member in enumerate(members):
+                if isinstance(member, str) and member != "*" and member not in ids:
+                    yield (
+                        ["office", i, "people"],
+                        f"people[{j + 1}] '{member}' is not a person in the config; "
+                        "check the id or remove it",
+                    )
+        if not office.get("people") and not office.get("tags"):
+            yield (
+                ["office", i],
+                'looks after nobody; add people = ["*"], a list of person ids, or tags',
+            )
 
 
 def _semantic_deadline(
@@ -801,23 +909,133 @@ def _quote_bad_dates(line: str) -> str:
     return _BAD_DATE.sub(repl, line)
 
 
+_MERGED = ("person", "office")
+
+
+@dataclass
+class _Source:
+    """One file the config was read from and where its keys are."""
+
+    shown: str
+    lines: dict[tuple[str | int, ...], int]
+
+
+def _read_text(file: Path) -> tuple[str | None, ConfigProblem | None]:
+    """The text of a config file, or the problem reading it."""
+    try:
+        return file.read_text(encoding="utf-8").removeprefix("\ufeff"), None
+    except FileNotFoundError:
+        problem = "no such file; create it (see config/example.toml) or pass -c FILE"
+    except IsADirectoryError:
+        problem = "is a folder, not a file; pass -c FILE"
+    except PermissionError:
+        problem = "cannot be read (permission denied); check its owner and mode"
+    except UnicodeDecodeError as exc:
+        line = file.read_bytes()[: exc.start].count(b"\n") + 1
+        return None, ConfigProblem(str(file), line, "", "is not UTF-8 text; save the file as UTF-8")
+    return None, ConfigProblem(str(file), None, "", problem)
+
+
+def _include(
+    raw: dict[str, Any], base: Path, sources: list[_Source], main_lines: dict[Any, int]
+) -> tuple[dict[str, list[tuple[int, int]]], list[Path], list[ConfigProblem]]:
+    """Merge the ``[[person]]``/``[[office]]`` tables of included files into ``raw``.
+
+    Returns, per merged array, the (source, index in that source) of each element,
+    the files read, and the problems met on the way.
+    """
+    origins = {
+        name: [(0, i) for i in range(len(raw[name]))] if isinstance(raw.get(name), list) else []
+        for name in _MERGED
+    }
+    patterns = raw.get("include", [])
+    problems: list[ConfigProblem] = []
+    files: list[Path] = []
+    if not isinstance(patterns, list):
+        return origins, files, problems  # the type error is reported by validation
+    for index, pattern in enumerate(patterns):
+        if not isinstance(pattern, str):
+            continue
+        matches = sorted(base.glob(pattern)) if pattern else []
+        if not matches and not any(ch in pattern for ch in "*?["):
+            problems.append(
+                ConfigProblem(
+                    sources[0].shown,
+                    main_lines.get(("include",)),
+                    "",
+                    f"include[{index + 1}] '{pattern}' does not exist; fix the path (relative "
+                    "to this file) or remove it",
+                )
+            )
+        for file in matches:
+            if not file.is_file():
+                continue
+            text, problem = _read_text(file)
+            if problem is not None or text is None:
+                problems.append(problem or ConfigProblem(str(file), None, "", "cannot be read"))
+                continue
+            part, syntax = _loads(text, str(file))
+            problems.extend(syntax)
+            files.append(file)
+            number = len(sources)
+            sources.append(_Source(str(file), index_lines(text)))
+            for key in part:
+                if key not in _MERGED:
+                    problems.append(
+                        ConfigProblem(
+                            str(file),
+                            sources[number].lines.get((key,)),
+                            "",
+                            f"'{key}' cannot be set in an included file; only [[person]] and "
+                            "[[office]] tables belong there",
+                        )
+                    )
+            for name in _MERGED:
+                items = part.get(name)
+                if not isinstance(items, list):
+                    continue
+                merged = raw.setdefault(name, [])
+                if not isinstance(merged, list):
+                    continue
+                for local, item in enumerate(items):
+                    merged.append(item)
+                    origins[name].append((number, local))
+    return origins, files, problems
+
+
 def parse_config(text: str, path: Path | str = "staywatch.toml") -> Config:
-    """Validate config text; raise ConfigError listing every problem."""
+    """Validate config text (and its included files); raise ConfigError for every problem."""
     shown = str(path)
     raw, problems = _loads(text, shown)
     if problems:
         raise ConfigError(problems)
-    lines = index_lines(text)
-    found: list[tuple[int, int, ConfigProblem]] = []
+    sources = [_Source(shown, index_lines(text))]
+    origins, files, include_problems = _include(raw, Path(path).parent, sources, sources[0].lines)
+    found: list[tuple[int, int, int, ConfigProblem]] = [
+        (1, p.line or 0, n, p) for n, p in enumerate(include_problems)
+    ]
     kinds = set(KINDS)
 
     def add(loc: Sequence[str | int], owner: str, message: str) -> None:
-        line = _line_for(lines, loc)
-        found.append((line or 0, len(found), ConfigProblem(shown, line, owner, message)))
+        source, local = 0, list(loc)
+        if len(loc) > 1 and loc[0] in origins and isinstance(loc[1], int):
+            entries = origins[str(loc[0])]
+            if loc[1] < len(entries):
+                source, index = entries[loc[1]]
+                local = [loc[0], index, *loc[2:]]
+        line = _line_for(sources[source].lines, local)
+        problem = ConfigProblem(sources[source].shown, line, owner, message)
+        found.append((source, line or 0, len(found), problem))
 
     config: Config | None = None
     try:
-        config = Config.model_validate({**raw, "path": Path(path).absolute()})
+        config = Config.model_validate(
+            {
+                **raw,
+                "path": Path(path).absolute(),
+                "sources": (Path(path).absolute(), *(f.absolute() for f in files)),
+            }
+        )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             loc, owner, message = _problem(raw, error, kinds)
@@ -828,7 +1046,7 @@ def parse_config(text: str, path: Path | str = "staywatch.toml") -> Config:
         add(loc, owner, message)
     if found or config is None:
         unique: dict[str, ConfigProblem] = {}
-        for _, _, problem in sorted(found, key=lambda item: (item[0], item[1])):
+        for *_, problem in sorted(found, key=lambda item: item[:3]):
             unique.setdefault(str(problem), problem)
         raise ConfigError(list(unique.values()))
     return config
@@ -837,37 +1055,7 @@ def parse_config(text: str, path: Path | str = "staywatch.toml") -> Config:
 def load_config(path: Path | str) -> Config:
     """Read and validate a config file; raise ConfigError for every problem in it."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    str(file),
-                    None,
-                    "",
-                    "no such file; create it (see config/example.toml) or pass -c FILE",
-                )
-            ]
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError(
-            [ConfigProblem(str(file), None, "", "is a folder, not a file; pass -c FILE")]
-        ) from None
-    except PermissionError:
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    str(file),
-                    None,
-                    "",
-                    "cannot be read (permission denied); check its owner and mode",
-                )
-            ]
-        ) from None
-    except UnicodeDecodeError as exc:
-        line = file.read_bytes()[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            [ConfigProblem(str(file), line, "", "is not UTF-8 text; save the file as UTF-8")]
-        ) from None
-    return parse_config(text.removeprefix("\ufeff"), file)
+    text, problem = _read_text(file)
+    if problem is not None or text is None:
+        raise ConfigError([problem or ConfigProblem(str(file), None, "", "cannot be read")])
+    return parse_config(text, file)

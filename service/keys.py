@@ -117,6 +117,17 @@ def resolve_wall_time(wall: datetime, tz: ZoneInfo) -> datetime:
     return guess.astimezone(UTC).astimezone(tz)
 
 
+def base_occurrence(occurrence: str) -> str:
+    """``PERSON/DEADLINE/YYYY-MM-DD`` without an escalation's ``+OFFICE`` suffix."""
+    return occurrence.partition("+")[0]
+
+
+def escalation_office(occurrence: str) -> str | None:
+    """The office of an escalation's occurrence ``...+OFFICE``, else None."""
+    _, plus, office = occurrence.partition("+")
+    return office if plus else None
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class ReminderKey:
     """The stable name of one reminder: ``PERSON/DEADLINE/YYYY-MM-DD/OFFSET``."""

@@ -34,6 +34,7 @@ from service.rules import (
     STAY_WINDOW,
     BusinessCalendar,
     Move,
+    escalation_of,
     lead_times,
     overdue_times,
     roll_of,
@@ -56,11 +57,19 @@ class Reminder:
     overdue: bool = False
     #: Added because offices are closed on the deadline day.
     closed_notice: bool = False
+    #: Set on escalations: the office that hears about an unacknowledged occurrence.
+    office: str | None = None
 
     @property
     def occurrence(self) -> str:
-        """``PERSON/DEADLINE/YYYY-MM-DD``."""
-        return f"{self.person}/{self.deadline}/{self.date.isoformat()}"
+        """``PERSON/DEADLINE/YYYY-MM-DD``, with ``+OFFICE`` for an escalation.
+
+        The suffix keeps an office's escalation apart from the person's own
+        reminders when missed reminders are coalesced; acknowledging the
+        occurrence stops both.
+        """
+        base = f"{self.person}/{self.deadline}/{self.date.isoformat()}"
+        return f"{base}+{self.office}" if self.office else base
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +94,8 @@ class Occurrence:
     #: The month an NHIS premium pays for, ``YYYY-MM``.
     covers: str | None
     reminders: tuple[Reminder, ...]
+    #: One per office looking after the person, if the kind escalates.
+    escalations: tuple[Reminder, ...] = ()
 
     @property
     def key(self) -> str:
@@ -100,6 +111,10 @@ class Occurrence:
             "nominal": self.nominal.isoformat(),
             "date": self.date.isoformat(),
             "reminders": [{"key": r.key, "due": r.due.isoformat()} for r in self.reminders],
+            "escalations": [
+                {"key": r.key, "due": r.due.isoformat(), "office": r.office}
+                for r in self.escalations
+            ],
             "title": self.title,
             "at": self.at.isoformat() if self.at else None,
             "ends": self.ends.isoformat(),
@@ -295,6 +310,24 @@ def _occurrence(
             add(Duration.of_days((day - last_open).days), closed_notice=True)
 
     ordered = tuple(sorted(reminders.values(), key=lambda r: (r.due, r.key)))
+    escalations: list[Reminder] = []
+    escalate = escalation_of(deadline) if config.offices else None
+    if escalate is not None:
+        for office in config.offices_for(person):
+            offset = f"{escalate.iso()}+{office.id}"
+            escalations.append(
+                Reminder(
+                    key=str(ReminderKey(person.id, deadline.id, day, offset)),
+                    person=person.id,
+                    deadline=deadline.id,
+                    kind=deadline.kind,
+                    date=day,
+                    offset=offset,
+                    due=escalate.before(anchor, tz),
+                    overdue=escalate.negative,
+                    office=office.id,
+                )
+            )
     return Occurrence(
         person=person.id,
         deadline=deadline.id,
@@ -312,6 +345,7 @@ def _occurrence(
         window_start=nominal.window_start,
         covers=nominal.covers,
         reminders=ordered,
+        escalations=tuple(escalations),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.clock import to_utc
@@ -42,7 +42,14 @@ async def acknowledge(
     )
     result = await conn.execute(
         update(reminders)
-        .where(reminders.c.occurrence == occurrence, reminders.c.status == "pending")
+        .where(
+            or_(
+                reminders.c.occurrence == occurrence,
+                # An office's escalation of this occurrence stops with it.
+                reminders.c.occurrence.like(_escaped(occurrence) + "+%", escape="\\"),
+            ),
+            reminders.c.status == "pending",
+        )
         .values(status="acknowledged", updated_at=at)
     )
     return result.rowcount
@@ -63,3 +70,8 @@ async def acknowledged(conn: AsyncConnection, person: str | None = None) -> set[
         stmt = stmt.where(acknowledgements.c.person == person)
     result = await conn.execute(stmt)
     return {occ for (occ,) in result}
+
+
+def _escaped(text: str) -> str:
+    """``text`` as a literal LIKE prefix (ids may contain ``_``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.clock import to_utc
+from service.keys import base_occurrence
 from service.plan import Occurrence
 from service.store.models import UTCDateTime, acknowledgements, person_plans, reminders
 from service.store.records import ReconcileStats
@@ -53,7 +54,7 @@ def planned_rows(occurrences: Iterable[Occurrence]) -> dict[str, dict[str, dict[
     for occ in occurrences:
         bucket = out.setdefault(occ.person, {})
         ends = to_utc(occ.ends)
-        for r in occ.reminders:
+        for r in (*occ.reminders, *occ.escalations):
             bucket[r.key] = {
                 "key": r.key,
                 "person": r.person,
@@ -115,7 +116,7 @@ async def reconcile(
         wanted = planned[person]
         for key, row in wanted.items():
             old = existing.get(key)
-            is_acked = row["occurrence"] in acked
+            is_acked = base_occurrence(row["occurrence"]) in acked
             if old is None:
                 status = "acknowledged" if is_acked else "pending"
                 inserts.append(_new_row(row, status, now))
