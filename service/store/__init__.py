@@ -268,6 +268,18 @@ class Store:
         async with self._db.read() as conn:
             return await reads.counts(conn)
 
+    async def occurrence_statuses(
+        self, people: Collection[str] | None = None
+    ) -> dict[str, dict[str, int]]:
+        """occurrence -> status -> count of its reminders (escalations under ``OCC+OFFICE``)."""
+        async with self._db.read() as conn:
+            return await reads.occurrence_statuses(conn, people)
+
+    async def acknowledged_since(self, since: datetime | None) -> list[tuple[str, datetime, str]]:
+        """Acknowledgements recorded after ``since``: (occurrence, when, by)."""
+        async with self._db.read() as conn:
+            return await acks.acknowledged_since(conn, since)
+
     async def failures(self, limit: int = 20) -> list[ReminderRow]:
         """The latest failed reminders, newest first, with their ``reason``."""
         async with self._db.read() as conn:
@@ -296,6 +308,31 @@ class Store:
         """Every stored fact whose key starts with ``prefix`` (token generations)."""
         async with self._db.read() as conn:
             return await meta.meta_with_prefix(conn, prefix)
+
+    async def digest_state(self, office: str) -> dict[str, str]:
+        """An office's digest bookkeeping: ``period``, ``state``, ``last_sent``."""
+        async with self._db.read() as conn:
+            return await meta.digest_state(conn, office)
+
+    async def claim_digest(
+        self, office: str, *, period: str, owner: str, now: datetime, lease_until: datetime
+    ) -> bool:
+        """Take one office digest period for sending (False: sent or being sent)."""
+        async with self._db.write() as conn:
+            return await meta.claim_digest(
+                conn,
+                self.dialect,
+                office,
+                period=period,
+                owner=owner,
+                now=now,
+                lease_until=lease_until,
+            )
+
+    async def finish_digest(self, office: str, *, period: str, state: str, at: datetime) -> None:
+        """Record a digest period as ``sent`` or ``skipped``."""
+        async with self._db.write() as conn:
+            await meta.finish_digest(conn, self.dialect, office, period=period, state=state, at=at)
 
     async def set_meta(self, key: str, value: str) -> None:
         """Store a fact under ``key``."""

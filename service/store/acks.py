@@ -75,3 +75,14 @@ async def acknowledged(conn: AsyncConnection, person: str | None = None) -> set[
 def _escaped(text: str) -> str:
     """``text`` as a literal LIKE prefix (ids may contain ``_``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def acknowledged_since(
+    conn: AsyncConnection, since: datetime | None
+) -> list[tuple[str, datetime, str]]:
+    """(occurrence, when, by) of acknowledgements after ``since`` (all when None)."""
+    stmt = select(acknowledgements.c.occurrence, acknowledgements.c.at, acknowledgements.c.by)
+    if since is not None:
+        stmt = stmt.where(acknowledgements.c.at > to_utc(since))
+    result = await conn.execute(stmt.order_by(acknowledgements.c.at))
+    return [(occ, at, by) for occ, at, by in result]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.clock import to_utc
 from service.store.models import feed_sequences, meta
 from service.store.statements import chunks, upsert
 
@@ -60,3 +63,59 @@ async def sequences_for(
         stmt = upsert(dialect, feed_sequences, ["uid"], ["fingerprint", "sequence"])
         await conn.execute(stmt, writes)
     return out
+
+
+def _digest_key(office: str) -> str:
+    return f"digest:{office}"
+
+
+async def digest_state(conn: AsyncConnection, office: str) -> dict[str, str]:
+    """What is known of an office's digests: period, state, last_sent, owner, until."""
+    raw = await get_meta(conn, _digest_key(office))
+    state: dict[str, str] = json.loads(raw) if raw else {}
+    return state
+
+
+async def claim_digest(
+    conn: AsyncConnection,
+    dialect: str,
+    office: str,
+    *,
+    period: str,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+) -> bool:
+    """Take the digest of ``period`` for sending; False if it was sent or is being sent.
+
+    The row is locked for the decision (SQLite has one writer anyway), so two
+    instances cannot both send one digest; a claim left by a killed instance
+    is taken over when its lease is over.
+    """
+    key = _digest_key(office)
+    stmt = select(meta.c.value).where(meta.c.key == key)
+    if dialect == "postgresql":
+        stmt = stmt.with_for_update()
+    raw = (await conn.execute(stmt)).scalar_one_or_none()
+    state: dict[str, str] = json.loads(raw) if raw else {}
+    if state.get("period", "") > period:
+        return False
+    if state.get("period") == period:
+        if state.get("state") in ("sent", "skipped"):
+            return False
+        if state.get("state") == "claimed" and state.get("until", "") > to_utc(now).isoformat():
+            return False
+    state.update(period=period, state="claimed", owner=owner, until=to_utc(lease_until).isoformat())
+    await set_meta(conn, dialect, key, json.dumps(state))
+    return True
+
+
+async def finish_digest(
+    conn: AsyncConnection, dialect: str, office: str, *, period: str, state: str, at: datetime
+) -> None:
+    """Record the digest of ``period`` as ``sent`` or ``skipped`` (empty)."""
+    current = await digest_state(conn, office)
+    current.update(period=period, state=state, until="", owner="")
+    if state == "sent":
+        current["last_sent"] = to_utc(at).isoformat()
+    await set_meta(conn, dialect, _digest_key(office), json.dumps(current))

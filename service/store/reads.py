@@ -69,3 +69,20 @@ async def delivery_rows(conn: AsyncConnection, key: str) -> list[DeliveryRow]:
         select(deliveries).where(deliveries.c.key == key).order_by(deliveries.c.at, deliveries.c.id)
     )
     return [DeliveryRow(**row) for row in result.mappings()]
+
+
+async def occurrence_statuses(
+    conn: AsyncConnection, people: Collection[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """occurrence -> status -> number of reminders, for offices' overviews."""
+    stmt = select(R.occurrence, R.status, func.count()).group_by(R.occurrence, R.status)
+    out: dict[str, dict[str, int]] = {}
+    if people is None:
+        batches: list[list[str] | None] = [None]
+    else:
+        batches = list(chunks(sorted(people)))
+    for batch in batches:
+        query = stmt if batch is None else stmt.where(R.person.in_(batch))
+        for occurrence, status, count in await conn.execute(query):
+            out.setdefault(occurrence, {})[status] = count
+    return out

@@ -1,0 +1,219 @@
+"""What an office sees: who is at risk, for the dashboard, the CSV export and digests.
+
+An office looks after people (all, a list, or by tag). For each person and
+deadline it sees the overdue occurrences nobody acknowledged and the next one
+ahead, with days left and a status. Digests add what happened since the last one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from service.config import Config, Office, digest_schedule
+from service.keys import base_occurrence
+from service.plan import Occurrence, plan
+from service.store import ReminderRow, Store
+from service.texts import kind_name
+
+#: Most urgent first.
+STATUS_ORDER = {"overdue": 0, "failed": 1, "pending": 2, "sent": 3, "acknowledged": 4}
+#: How far back the overview looks for occurrences nobody acknowledged.
+LOOKBACK = timedelta(days=90)
+#: Reload summaries kept for digests (``meta`` key).
+CHANGES_KEY = "config_changes"
+CHANGES_KEPT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeRow:
+    """One occurrence as an office sees it."""
+
+    person: str
+    name: str
+    tags: tuple[str, ...]
+    deadline: str
+    kind: str
+    what: str
+    date: date
+    days_left: int
+    status: str
+    occurrence: str
+    covers: str | None
+
+    def as_dict(self) -> dict[str, str | int]:
+        """Flat values for CSV and JSON."""
+        return {
+            "person": self.person,
+            "name": self.name,
+            "tags": " ".join(self.tags),
+            "deadline": self.deadline,
+            "kind": self.kind,
+            "what": self.what,
+            "date": self.date.isoformat(),
+            "days_left": self.days_left,
+            "status": self.status,
+            "covers": self.covers or "",
+        }
+
+
+def occurrence_status(
+    occurrence: Occurrence, counts: dict[str, int], acknowledged: bool, today: date
+) -> str:
+    """acknowledged, failed, overdue, sent or pending, in that order of precedence."""
+    if acknowledged:
+        return "acknowledged"
+    if counts.get("failed"):
+        return "failed"
+    if occurrence.date < today:
+        return "overdue"
+    if counts.get("sent"):
+        return "sent"
+    return "pending"
+
+
+def office_zone(config: Config, office: Office) -> ZoneInfo:
+    """The office's time zone, else the service's."""
+    return ZoneInfo(office.timezone or config.service.timezone)
+
+
+async def office_rows(
+    config: Config, store: Store | None, office: Office, today: date
+) -> list[OfficeRow]:
+    """Per person and deadline: unacknowledged past occurrences and the next one ahead.
+
+    Sorted by urgency: overdue and failed first, then by days left.
+    """
+    people = [p for p in config.people if office.covers(p)]
+    ids = [p.id for p in people]
+    occurrences = plan(
+        config,
+        today - LOOKBACK,
+        today + timedelta(days=config.service.horizon_days),
+        people=ids,
+        singles_unbounded=True,
+    )
+    counts = await store.occurrence_statuses(ids) if store and ids else {}
+    acked = await store.acknowledged() if store and ids else set()
+    by_id = {p.id: p for p in people}
+    rows: list[OfficeRow] = []
+    next_seen: set[tuple[str, str]] = set()
+    for occurrence in occurrences:
+        done = occurrence.key in acked
+        if occurrence.date < today:
+            if done:
+                continue
+        else:
+            slot = (occurrence.person, occurrence.deadline)
+            if slot in next_seen:
+                continue
+            next_seen.add(slot)
+        person = by_id[occurrence.person]
+        rows.append(
+            OfficeRow(
+                person=person.id,
+                name=person.name,
+                tags=person.tags,
+                deadline=occurrence.deadline,
+                kind=occurrence.kind,
+                what=occurrence.title or kind_name(occurrence.kind, office.language),
+                date=occurrence.date,
+                days_left=(occurrence.date - today).days,
+                status=occurrence_status(occurrence, counts.get(occurrence.key, {}), done, today),
+                occurrence=occurrence.key,
+                covers=occurrence.covers,
+            )
+        )
+    rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.days_left, r.person, r.deadline))
+    return rows
+
+
+@dataclass
+class DigestContent:
+    """Everything one digest reports, already filtered to the office's people."""
+
+    office: Office
+    period: datetime
+    since: datetime | None
+    overdue: list[OfficeRow] = field(default_factory=list)
+    upcoming: list[OfficeRow] = field(default_factory=list)
+    acknowledged: list[tuple[str, datetime, str]] = field(default_factory=list)
+    failures: list[ReminderRow] = field(default_factory=list)
+    changes: list[tuple[datetime, str]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to report."""
+        return not (
+            self.overdue or self.upcoming or self.acknowledged or self.failures or self.changes
+        )
+
+
+async def digest_content(
+    config: Config,
+    store: Store,
+    office: Office,
+    *,
+    period: datetime,
+    since: datetime | None,
+) -> DigestContent:
+    """Collect the digest of ``office`` for the period starting at ``period``."""
+    today = period.astimezone(office_zone(config, office)).date()
+    rows = await office_rows(config, store, office, today)
+    horizon = today + timedelta(days=office.digest_days)
+    covered = {p.id for p in config.people if office.covers(p)}
+    content = DigestContent(office, period, since)
+    content.overdue = [r for r in rows if r.status in ("overdue", "failed") and r.date < today]
+    content.upcoming = [
+        r for r in rows if r.date >= today and r.date <= horizon and r.status != "acknowledged"
+    ]
+    content.acknowledged = [
+        item
+        for item in await store.acknowledged_since(since)
+        if base_occurrence(item[0]).split("/")[0] in covered
+    ]
+    content.failures = [
+        row
+        for row in await store.failures(limit=500)
+        if row.person in covered and (since is None or row.updated_at > since)
+    ]
+    content.changes = [
+        (when, summary)
+        for when, summary in await config_changes(store)
+        if since is None or when > since
+    ]
+    return content
+
+
+async def record_config_change(store: Store, when: datetime, summary: str) -> None:
+    """Remember a reload summary so digests can report config changes."""
+    raw = await store.get_meta(CHANGES_KEY)
+    items = json.loads(raw) if raw else []
+    items.append([when.isoformat(), summary])
+    await store.set_meta(CHANGES_KEY, json.dumps(items[-CHANGES_KEPT:], ensure_ascii=False))
+
+
+async def config_changes(store: Store) -> list[tuple[datetime, str]]:
+    """The remembered reload summaries, oldest first."""
+    raw = await store.get_meta(CHANGES_KEY)
+    return [(datetime.fromisoformat(when), text) for when, text in json.loads(raw or "[]")]
+
+
+def latest_digest_time(config: Config, office: Office, now: datetime) -> datetime | None:
+    """The most recent scheduled digest instant at or before ``now`` (None: no digests)."""
+    if office.digest is False:
+        return None
+    weekday, at = digest_schedule(office.digest)
+    tz = office_zone(config, office)
+    local = now.astimezone(tz)
+    day = local.date()
+    for back in range(0, 8):
+        candidate_day = day - timedelta(days=back)
+        if weekday is not None and candidate_day.weekday() != weekday:
+            continue
+        candidate = datetime.combine(candidate_day, at, tzinfo=tz)
+        if candidate <= local:
+            return candidate
+    return None
