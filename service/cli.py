@@ -496,6 +496,7 @@ class _LeadList(click.ParamType[list[int | str]]):
 @click.option("--autopay/--no-autopay", default=None)
 @click.option("--roll", type=click.Choice(["none", "preceding", "following"]))
 @click.option("--recipient", "recipients", multiple=True, help="Extra address (repeatable).")
+@click.option("--escalate", help="When an office hears if nobody acted: P14D, PT1M or false.")
 @click.pass_context
 def add_deadline(ctx: click.Context, /, target: str, kind: str, **options: Any) -> None:
     """Add a deadline: staywatch add deadline PERSON/ID --kind KIND --date DATE."""
@@ -509,6 +510,8 @@ def add_deadline(ctx: click.Context, /, target: str, kind: str, **options: Any) 
     for key, value in options.items():
         if value is None or value == ():
             continue
+        if key == "escalate" and value.lower() == "false":
+            value = False
         if key == "at":
             try:
                 value = datetime.fromisoformat(value)

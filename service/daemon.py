@@ -24,11 +24,12 @@ from service.config import Config, load_config
 from service.dispatcher import Dispatcher
 from service.errors import StaywatchError
 from service.metrics import CONFIG_OK
+from service.offices import record_config_change
 from service.plan import Occurrence, plan
 from service.publish import ADMIN_SCOPE, build_document, generation_key, secret_of
 from service.reload import ConfigChange, Reloader
 from service.scheduler import Waker
-from service.status import sqlite_path, status_snapshot
+from service.status import ACKS_CHANGED, sqlite_path, status_snapshot
 from service.store import Store
 from service.sync import replan
 from service.systemd import Notifier
@@ -63,6 +64,7 @@ class Daemon:
         self._tokens: TokenIndex | None = None
         self._tokens_seen: str | None = None
         self._tokens_checked = 0.0
+        self._acks_seen: str | None = None
         self._stop = asyncio.Event()
         self._lock_file: IO[str] | None = None
         self._background: set[asyncio.Task[Any]] = set()
@@ -96,6 +98,11 @@ class Daemon:
             if changed != self._tokens_seen or self._tokens is None:
                 await self._rebuild_tokens()
                 self._tokens_seen = changed
+            # `staywatch done` writes to the store directly: drop the cached calendars.
+            acks = await self.store.get_meta(ACKS_CHANGED)
+            if acks != self._acks_seen:
+                self._acks_seen = acks
+                self._invalidate_feeds(None)
         assert self._tokens is not None
         return self._tokens.lookup(token)
 
@@ -203,7 +210,7 @@ class Daemon:
         dispatch_task = asyncio.create_task(self._dispatch_loop(dispatcher, waker))
         watch_task = asyncio.create_task(reloader.watch(self._stop))
         watchdog_task = asyncio.create_task(self._watchdog())
-        await self._heartbeat()
+        await self._tick()
         self.notifier.notify("READY=1", f"STATUS={self._status_line()}")
         log.info(
             "staywatch is running: %d people, feed on %s (get URLs with `staywatch feed-url`)",
@@ -268,6 +275,11 @@ class Daemon:
 
     async def _tick(self) -> None:
         await self._heartbeat()
+        if self.config.offices:
+            try:
+                await self._dispatcher.send_digests()
+            except StaywatchError as exc:
+                log.error("digests failed: %s; trying again at the next tick", exc)
 
     async def _heartbeat(self) -> None:
         try:
@@ -296,6 +308,7 @@ class Daemon:
                 await previous.close()
         if not change.empty:
             await replan(config, self.store, self.clock.now(), people=change.people(config))
+            await record_config_change(self.store, self.clock.now(), change.summary())
         await self.store.set_meta("last_reload", self.clock.now().isoformat())
         await self._rebuild_tokens()
         self._invalidate_feeds(None)

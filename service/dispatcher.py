@@ -14,16 +14,19 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from service.backoff import next_attempt
-from service.clock import Clock, SystemClock
+from service.clock import Clock, SystemClock, to_utc
 from service.config import Config
 from service.errors import PermanentDeliveryError, TransientDeliveryError
+from service.keys import base_occurrence, escalation_office
 from service.metrics import DISPATCH_LAG, SENDS
+from service.offices import digest_content, latest_digest_time
 from service.plan import Occurrence, Reminder, plan
-from service.publish import ack_url, calendar_url, generation, secret_of
-from service.render import render_reminder, render_test
+from service.publish import ack_url, calendar_url, dashboard_url, generation, secret_of
+from service.render import render_digest, render_escalation, render_reminder, render_test
 from service.store import Claim, SentInfo, Store
 from service.sync import replan
 from service.tokens import feed_token
@@ -101,21 +104,44 @@ class Dispatcher:
             gen = await generation(self.store, person)
             feed_urls[person] = calendar_url(config, feed_token(self._secret, person, gen))
 
+        dashboards: dict[str, str] = {}
+        for office_id in {escalation_office(c.occurrence) for c in claims} - {None}:
+            assert office_id is not None
+            dashboards[office_id] = await dashboard_url(config, self.store, self._secret, office_id)
+
         async def one(claim: Claim) -> tuple[Claim, SentInfo | None, Exception | None]:
-            occurrence = occurrences.get(claim.occurrence)
+            occurrence = occurrences.get(base_occurrence(claim.occurrence))
             person = config.person(claim.person)
             if occurrence is None or person is None:
                 return claim, None, None
             now = self.clock.now()
-            message = render_reminder(
-                config,
-                person,
-                occurrence,
-                _reminder_of(claim),
-                now=now,
-                ack_url=ack_url(config, self._secret or b"", occurrence, now),
-                feed_url=feed_urls.get(claim.person),
-            )
+            link = ack_url(config, self._secret or b"", occurrence, now)
+            office_id = escalation_office(claim.occurrence)
+            if office_id is None:
+                message = render_reminder(
+                    config,
+                    person,
+                    occurrence,
+                    _reminder_of(claim),
+                    now=now,
+                    ack_url=link,
+                    feed_url=feed_urls.get(claim.person),
+                )
+            else:
+                office = config.office(office_id)
+                if office is None or not office.covers(person):
+                    return claim, None, None
+                message = render_escalation(
+                    config,
+                    office,
+                    person,
+                    occurrence,
+                    _reminder_of(claim),
+                    now=now,
+                    history=await self.store.deliveries_of_occurrence(occurrence.key),
+                    ack_url=link,
+                    dashboard_url=dashboards.get(office_id),
+                )
             try:
                 result = await self.transport.send(message)
             except (TransientDeliveryError, PermanentDeliveryError) as exc:
@@ -201,6 +227,62 @@ class Dispatcher:
             extra={"action": "retry"},
         )
 
+    async def send_digests(self) -> int:
+        """Send every office digest whose scheduled time has come; return how many went out.
+
+        Each digest period is claimed in the store first, so one instance sends it
+        (after a crash the claim's lease runs out and the digest goes out then).
+        """
+        config = self._config()
+        sent = 0
+        for office in config.offices:
+            if self.stopping:
+                break
+            now = self.clock.now()
+            period = latest_digest_time(config, office, now)
+            if period is None:
+                continue
+            key = to_utc(period).isoformat()
+            state = await self.store.digest_state(office.id)
+            if state.get("period", "") >= key and state.get("state") != "claimed":
+                continue
+            if not await self.store.claim_digest(
+                office.id,
+                period=key,
+                owner=self.owner,
+                now=now,
+                lease_until=now + timedelta(seconds=self.lease_seconds),
+            ):
+                continue
+            since = datetime.fromisoformat(state["last_sent"]) if state.get("last_sent") else None
+            content = await digest_content(config, self.store, office, period=period, since=since)
+            if content.empty and not office.digest_empty:
+                await self.store.finish_digest(office.id, period=key, state="skipped", at=now)
+                log.info("digest for %s is empty; not sent", office.id, extra={"action": "digest"})
+                continue
+            if self._secret is None:
+                self._secret = secret_of(config)
+            message = render_digest(
+                config,
+                content,
+                now=now,
+                dashboard_url=await dashboard_url(config, self.store, self._secret, office.id),
+            )
+            try:
+                await self.transport.send(message)
+            except TransientDeliveryError as exc:
+                # The claim stays until its lease ends; the next tick after that retries.
+                log.warning("digest for %s not sent yet: %s", office.id, exc)
+                continue
+            except PermanentDeliveryError as exc:
+                await self.store.finish_digest(office.id, period=key, state="failed", at=now)
+                log.error("digest for %s refused: %s", office.id, exc, extra={"action": "failed"})
+                continue
+            await self.store.finish_digest(office.id, period=key, state="sent", at=self.clock.now())
+            log.info("sent digest for %s", office.id, extra={"action": "digest"})
+            sent += 1
+        return sent
+
     def _occurrences(self, config: Config, claims: list[Claim]) -> dict[str, Occurrence]:
         found: dict[str, Occurrence] = {}
         by_person: dict[str, list[Claim]] = {}
@@ -231,6 +313,7 @@ def _reminder_of(claim: Claim) -> Reminder:
         due=claim.due,
         overdue=claim.overdue,
         closed_notice=claim.closed_notice,
+        office=escalation_office(claim.occurrence),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -55,15 +56,20 @@ class Duration:
     @property
     def negative(self) -> bool:
         """True for durations after the deadline (overdue repeats)."""
-        return (self.months, self.days, self.seconds) < (0, 0, 0) and (
-            self.months <= 0 and self.days <= 0 and self.seconds <= 0
-        )
+        months, days, seconds = self.months, self.days, self.seconds
+        return months <= 0 and days <= 0 and seconds <= 0 and bool(months or days or seconds)
 
     def __neg__(self) -> Duration:
         return Duration(-self.months, -self.days, -self.seconds)
 
     def iso(self) -> str:
         """The canonical ISO 8601 text: ``P30D``, ``P4M``, ``PT0S``, ``-P1D``."""
+        text = _ISO_TEXTS.get(self)
+        if text is None:
+            text = _ISO_TEXTS[self] = self._iso()
+        return text
+
+    def _iso(self) -> str:
         if self.negative:
             return "-" + (-self).iso()
         out = "P"
@@ -88,6 +94,9 @@ class Duration:
 
     def before_date(self, day: date) -> date:
         """The calendar day this many months and days before ``day`` (time part ignored)."""
+        if not self.months:
+            # Plain days need no calendar arithmetic (and relativedelta is slow).
+            return day - timedelta(days=self.days)
         result: date = day - relativedelta(months=self.months, days=self.days)
         return result
 
@@ -101,16 +110,28 @@ class Duration:
         that fall in a DST gap resolve to the instant just after it.
         """
         local = anchor.astimezone(tz).replace(tzinfo=None) if anchor.tzinfo else anchor
-        wall = local - relativedelta(months=self.months, days=self.days)
+        if self.months:
+            wall = local - relativedelta(months=self.months, days=self.days)
+        else:
+            wall = local - timedelta(days=self.days)
+        if not self.seconds:
+            return resolve_wall_time(wall, tz)
         # Exact time is subtracted in UTC: aware arithmetic in one zone ignores DST.
         instant = resolve_wall_time(wall, tz).astimezone(UTC)
         return (instant - timedelta(seconds=self.seconds)).astimezone(tz)
 
 
+#: Duration -> its ISO text; a config has a handful of distinct lead times.
+_ISO_TEXTS: dict[Duration, str] = {}
+
+
+@lru_cache(maxsize=8192)
 def resolve_wall_time(wall: datetime, tz: ZoneInfo) -> datetime:
     """An aware instant for a naive wall time in ``tz``; gaps map past the jump.
 
     In a fold (the repeated hour when clocks go back) the earlier instant is used.
+    Cached: reminders of many people fall on the same few wall times (09:00 on
+    the days before the 25th of every month), and the answer never changes.
     """
     guess = wall.replace(tzinfo=tz, fold=0)
     # A round trip through UTC turns a wall time inside a gap into a real instant.

@@ -12,7 +12,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 
 from service.config import (
@@ -238,9 +237,15 @@ def _nhis_dates(deadline: NhisPremium, start: date, end: date) -> Iterator[_Nomi
         due = month.replace(day=due_day)
         if due > last:
             return
-        covered = month + relativedelta(months=cover_shift)
+        covered = _first_of_month(month, cover_shift)
         yield _Nominal(due, covers=f"{covered.year:04d}-{covered.month:02d}")
-        month += relativedelta(months=1)
+        month = _first_of_month(month, 1)
+
+
+def _first_of_month(day: date, months: int) -> date:
+    """The first day of the month ``months`` after ``day``'s (relativedelta is slow)."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def _rrule_dates(deadline: Custom, start: date, end: date) -> Iterator[_Nominal]:

@@ -17,13 +17,24 @@ from service.feed import build_feed, etag_for, event_fingerprints
 from service.plan import Occurrence, plan
 from service.status import open_store
 from service.store import Store
-from service.tokens import admin_token, feed_token, load_or_create_secret, sign_action
+from service.tokens import (
+    admin_token,
+    feed_token,
+    load_or_create_secret,
+    office_token,
+    sign_action,
+)
 
 ADMIN_SCOPE = "*"
 #: Past occurrences stay in calendars this long, so a subscriber sees recent history.
 FEED_HISTORY = timedelta(days=90)
 #: An acknowledge link stays valid this long after its occurrence is over.
 ACK_LINK_GRACE = timedelta(days=60)
+
+
+def office_scope(office_id: str) -> str:
+    """The token scope of an office's dashboard and combined feed."""
+    return f"office:{office_id}"
 
 
 def generation_key(scope: str) -> str:
@@ -63,6 +74,12 @@ async def feed_url_for(config: Config, person: str | None, *, rotate: bool = Fal
     if person is None:
         return calendar_url(config, admin_token(secret, current))
     return calendar_url(config, feed_token(secret, person, current))
+
+
+async def dashboard_url(config: Config, store: Store | None, secret: bytes, office_id: str) -> str:
+    """The office dashboard's URL (rotated with ``feed-url --rotate --office``)."""
+    current = await generation(store, office_scope(office_id))
+    return f"{config.feed.public_url}/office/{office_token(secret, office_id, current)}"
 
 
 def ack_url(config: Config, secret: bytes, occurrence: Occurrence, now: datetime) -> str:

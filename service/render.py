@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -25,9 +26,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from service import texts
 from service.clock import require_aware
-from service.config import Config, Deadline, NhisPremium, Person
+from service.config import Config, Deadline, NhisPremium, Office, Person
+from service.keys import base_occurrence, escalation_office
+from service.offices import DigestContent, OfficeRow, office_zone
 from service.plan import Occurrence, Reminder
 from service.rules import BusinessCalendar
+from service.store.records import DeliveryRow, ReminderRow
 
 #: Characters allowed in the local part of our Message-IDs (RFC 5322 atext).
 _NOT_ATEXT = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~-]")
@@ -303,3 +307,409 @@ def render_test(config: Config, address: str, *, now: datetime) -> EmailMessage:
         _render("test.html.j2", context),
         key_material=digest,
     )
+
+
+# -- office emails: escalations and digests -----------------------------------------
+
+#: Delivery results (``deliveries.result``) -> their UI string.
+_RESULT_TEXTS = {"sent": "result_sent", "retry": "result_retry", "failed": "result_failed"}
+
+
+def _one_line(value: str) -> str:
+    """Free text for one line of a body or table cell: no line breaks or controls."""
+    cleaned = (
+        " " if unicodedata.category(ch) in {"Cc", "Zl", "Zp"} else ch
+        for ch in value
+        if ch not in _BIDI
+    )
+    return " ".join("".join(cleaned).split())
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font: CJK counts two, combining marks none."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in {"W", "F"} else 1
+    return width
+
+
+def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows as aligned plain-text lines, with the header underlined."""
+    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (cell + " " * (w - _width(cell)) for cell, w in zip(cells, widths, strict=True))
+        return "  ".join(padded).rstrip()
+
+    return [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)]
+
+
+def _as_utc(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _counted(title: str, count: int, lang: str) -> str:
+    """A section title with its number of entries: "Overdue (2)"."""
+    return f"{title}{_parenthesised(str(count), lang)}" if lang == "zh" else f"{title} ({count})"
+
+
+def _colon(lang: str) -> str:
+    return "：" if texts.language(lang) == "zh" else ": "
+
+
+def _local_time(when: datetime, tz: ZoneInfo) -> str:
+    """``2027-02-12 09:00 KST`` in ``tz``; a naive instant is taken as UTC (as stored)."""
+    local = _as_utc(when).astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip()
+
+
+def _office_recipients(office: Office) -> list[Address]:
+    name = header_text(office.name)
+    return [Address(display_name=name, addr_spec=address) for address in office.email]
+
+
+def _office_headers(
+    message: EmailMessage, config: Config, office: Office, subject: str, key: str, now: datetime
+) -> None:
+    message["Subject"] = subject
+    message["From"] = config.mail.sender
+    message["To"] = _office_recipients(office)
+    message["Date"] = format_datetime(now.astimezone(office_zone(config, office)))
+    message["Message-ID"] = message_id_for(key, config.mail.sender)
+    message["X-Staywatch-Key"] = header_text(key)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+
+
+def _delivery_line(delivery: DeliveryRow, tz: ZoneInfo, lang: str) -> dict[str, str | None]:
+    """One delivery attempt for the history: when (office time), what happened, the reply."""
+    name = _RESULT_TEXTS.get(delivery.result)
+    result = texts.ui(name, lang) if name else _one_line(delivery.result)
+    reply = None
+    if delivery.result != "sent":
+        said = _one_line(delivery.reply or "")
+        if delivery.code is not None and not said.startswith(str(delivery.code)):
+            said = f"{delivery.code} {said}".rstrip()
+        if said:
+            reply = texts.ui("server_reply", lang, reply=said)
+    return {"when": _local_time(delivery.at, tz), "result": result, "reply": reply}
+
+
+def render_escalation(
+    config: Config,
+    office: Office,
+    person: Person,
+    occurrence: Occurrence,
+    escalation: Reminder,
+    *,
+    now: datetime,
+    history: Sequence[DeliveryRow],
+    ack_url: str | None,
+    dashboard_url: str | None,
+) -> EmailMessage:
+    """The one email telling ``office`` that ``person`` has not acknowledged ``occurrence``.
+
+    In the office's language and time zone. It names the person and the deadline,
+    lists every delivery attempt of the person's reminders (``history``), what the
+    person has to do, and the acknowledge and dashboard links (either may be None
+    to leave it out). ``now`` is when it is sent (aware); the Message-ID comes
+    from ``escalation.key``, so a resend is recognisable.
+    """
+    require_aware(now)
+    lang = texts.language(office.language)
+    office_tz = office_zone(config, office)
+    person_today = now.astimezone(config.zone_of(person)).date()
+    deadline = _deadline_of(person, occurrence.deadline)
+    kind = occurrence.kind
+    title = occurrence.title if kind == "custom" else None
+    days = (occurrence.date - person_today).days
+    past = days < 0 or (occurrence.at is not None and now > occurrence.at)
+
+    if occurrence.at is not None:
+        local_at = occurrence.at.astimezone(office_tz)
+        when_short = f"{local_at:%Y-%m-%d %H:%M} {local_at.tzname() or ''}".rstrip()
+        when_long = texts.long_instant(local_at, lang)
+    else:
+        when_short = occurrence.date.isoformat()
+        when_long = texts.long_date(occurrence.date, lang)
+
+    name = _one_line(person.name)
+    what_short = texts.headline(
+        kind,
+        lang,
+        when=when_short,
+        past=past,
+        covers=occurrence.covers,
+        title=header_text(title) if title else None,
+    )
+    subject = header_text(
+        texts.ui(
+            "escalation_subject_overdue" if past else "escalation_subject",
+            lang,
+            name=header_text(person.name),
+            what=what_short,
+            countdown=texts.countdown(days, lang),
+        )
+    )
+    closed = None
+    if occurrence.closed is not None and not past:
+        last_open = BusinessCalendar.for_config(config).last_business_day_before(occurrence.date)
+        closed = texts.closed_notice(occurrence.date, occurrence.closed, last_open, lang)
+    autopay = isinstance(deadline, NhisPremium) and deadline.autopay
+    attempts = sorted(history, key=lambda d: (_as_utc(d.at), d.id))
+    office_name = _one_line(office.name)
+    context: dict[str, Any] = {
+        "lang": lang,
+        "subject": subject,
+        "colon": _colon(lang),
+        "greeting": texts.ui("office_greeting", lang, office=office_name),
+        "intro": texts.ui(
+            "escalation_intro_overdue" if past else "escalation_intro", lang, name=name
+        ),
+        "who": f"{name} {_parenthesised(person.id, lang)}",
+        "emails": ", ".join(person.email),
+        "headline": _sentence(
+            texts.headline(
+                kind, lang, when=when_long, past=past, covers=occurrence.covers, title=title
+            ),
+            lang,
+        ),
+        "countdown": ("" if lang == "zh" else " ") + texts.countdown_sentence(days, lang),
+        "covers": (
+            texts.ui("covers", lang, month=texts.month_label(occurrence.covers, lang))
+            if occurrence.covers
+            else None
+        ),
+        "closed": closed,
+        "note": texts.ui("note", lang, note=occurrence.note.strip()) if occurrence.note else None,
+        "history": [_delivery_line(d, office_tz, lang) for d in attempts],
+        "advice": texts.advice(kind, lang, autopay=autopay),
+        "ack_url": ack_url,
+        "dashboard_url": dashboard_url,
+        "labels": {
+            key: texts.ui(key, lang)
+            for key in (
+                "who",
+                "email_label",
+                "history",
+                "history_none",
+                "office_ack_intro",
+                "office_ack_button",
+                "ack_explain",
+                "dashboard_intro",
+                "dashboard_link",
+            )
+        },
+        "their_steps": texts.ui("their_steps", lang, name=name),
+        "ack_note": _parenthesised(texts.ui("ack_explain", lang), lang),
+        "footer": texts.ui(
+            "escalation_footer", lang, key=escalation.key, office=office_name, name=name
+        ),
+    }
+
+    message = EmailMessage(policy=policy.SMTP)
+    _office_headers(message, config, office, subject, escalation.key, now)
+    _finish(
+        message,
+        _render("escalation.txt.j2", context),
+        _render("escalation.html.j2", context),
+        key_material=escalation.key,
+    )
+    message["Content-Language"] = lang
+    return message
+
+
+def digest_key(content: DigestContent) -> str:
+    """The key of a digest: ``digest/{office}/{period:%Y-%m-%dT%H:%M}``."""
+    return f"digest/{content.office.id}/{content.period:%Y-%m-%dT%H:%M}"
+
+
+def _row_what(row: OfficeRow, lang: str) -> str:
+    what = _one_line(row.what)
+    if row.covers:
+        space = "" if texts.language(lang) == "zh" else " "
+        what += space + _parenthesised(texts.month_label(row.covers, lang), lang)
+    return what
+
+
+def _status_text(status: str, lang: str) -> str:
+    try:
+        return texts.ui(f"status_{status}", lang)
+    except KeyError:
+        return _one_line(status)
+
+
+def _occurrence_cells(rows: Sequence[OfficeRow], lang: str) -> list[list[str]]:
+    return [
+        [
+            _one_line(row.name),
+            _row_what(row, lang),
+            row.date.isoformat(),
+            texts.days_left_phrase(row.days_left, lang),
+            _status_text(row.status, lang),
+        ]
+        for row in rows
+    ]
+
+
+def _acknowledged_cells(
+    config: Config, items: Sequence[tuple[str, datetime, str]], tz: ZoneInfo, lang: str
+) -> list[list[str]]:
+    """(occurrence, when, by) -> name, what, date, when, by; the key when it is not resolvable."""
+    out: list[list[str]] = []
+    for occurrence, when, by in items:
+        base = base_occurrence(occurrence)
+        parts = base.split("/")
+        name, what, day = base, "", ""
+        if len(parts) == 3:
+            person = config.person(parts[0])
+            deadline = _deadline_of(person, parts[1]) if person is not None else None
+            if person is not None and deadline is not None:
+                name = _one_line(person.name)
+                what = _one_line(texts.kind_name(deadline.kind, lang, deadline.title))
+                day = parts[2]
+        out.append([_one_line(name), what, day, _local_time(when, tz), _one_line(by)])
+    return out
+
+
+def _failure_entries(
+    config: Config, office: Office, rows: Sequence[ReminderRow], lang: str
+) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    for row in rows:
+        person = config.person(row.person)
+        target = escalation_office(row.occurrence)
+        addresses: tuple[str, ...] = ()
+        if target is not None:
+            escalated = config.office(target) if target != office.id else office
+            addresses = escalated.email if escalated is not None else ()
+        elif person is not None:
+            addresses = person.email
+        what = ""
+        deadline = _deadline_of(person, row.deadline) if person is not None else None
+        if deadline is not None:
+            what = texts.kind_name(deadline.kind, lang, deadline.title)
+        out.append(
+            {
+                "name": _one_line(person.name if person is not None else row.person),
+                "what": _one_line(what),
+                "date": row.occurrence_date.isoformat(),
+                "key": _one_line(row.key),
+                "addresses": ", ".join(addresses),
+                "reply": _one_line(row.last_error or row.reason or ""),
+            }
+        )
+    return out
+
+
+def render_digest(
+    config: Config, content: DigestContent, *, now: datetime, dashboard_url: str | None
+) -> EmailMessage:
+    """An office's digest email, in its language, most urgent first.
+
+    Sections, each left out when empty: overdue, due within ``digest_days``,
+    acknowledged since the last digest, reminders that could not be delivered,
+    config changes; then the dashboard link (None leaves it out). The
+    Message-ID and ``X-Staywatch-Key`` come from :func:`digest_key`.
+    """
+    require_aware(now)
+    office = content.office
+    lang = texts.language(office.language)
+    tz = office_zone(config, office)
+    key = digest_key(content)
+    office_name = _one_line(office.name)
+    days = office.digest_days
+    subject = header_text(
+        texts.ui(
+            "digest_subject",
+            lang,
+            office=header_text(office.name),
+            counts=texts.digest_counts(
+                len(content.overdue), len(content.upcoming), days, len(content.failures), lang
+            ),
+        )
+    )
+    columns = [texts.ui(f"col_{c}", lang) for c in ("name", "what", "date", "due", "status")]
+    ack_columns = [texts.ui(f"col_{c}", lang) for c in ("name", "what", "date", "when", "by")]
+    change_columns = [texts.ui(f"col_{c}", lang) for c in ("when", "change")]
+    suffix = "" if content.since is not None else "_all"
+
+    sections: list[dict[str, Any]] = []
+
+    def table(name: str, header: list[str], cells: list[list[str]]) -> None:
+        if cells:
+            sections.append(
+                {
+                    "title": _counted(name, len(cells), lang),
+                    "header": header,
+                    "rows": cells,
+                    "lines": _text_table(header, cells),
+                    "explain": None,
+                    "failures": None,
+                }
+            )
+
+    table(texts.ui("section_overdue", lang), columns, _occurrence_cells(content.overdue, lang))
+    table(
+        texts.ui("section_upcoming", lang, days=days),
+        columns,
+        _occurrence_cells(content.upcoming, lang),
+    )
+    table(
+        texts.ui(f"section_acknowledged{suffix}", lang),
+        ack_columns,
+        _acknowledged_cells(config, content.acknowledged, tz, lang),
+    )
+    failures = _failure_entries(config, office, content.failures, lang)
+    if failures:
+        sections.append(
+            {
+                "title": _counted(texts.ui("section_failures", lang), len(failures), lang),
+                "explain": texts.ui("failures_explain", lang),
+                "failures": failures,
+            }
+        )
+    table(
+        texts.ui(f"section_changes{suffix}", lang),
+        change_columns,
+        [[_local_time(when, tz), _one_line(summary)] for when, summary in content.changes],
+    )
+
+    period = content.period.astimezone(tz)
+    context: dict[str, Any] = {
+        "lang": lang,
+        "subject": subject,
+        "colon": _colon(lang),
+        "title": texts.ui(
+            "digest_title", lang, office=office_name, date=texts.long_date(period.date(), lang)
+        ),
+        "since": (
+            texts.ui("digest_since", lang, since=_local_time(content.since, tz))
+            if content.since is not None
+            else None
+        ),
+        "sections": sections,
+        "nothing": None if sections else texts.ui("digest_nothing", lang),
+        "labels": {
+            "reminder": texts.ui("col_reminder", lang),
+            "addresses": texts.ui("col_addresses", lang),
+            "reply": texts.ui("col_reply", lang),
+            "dashboard_intro": texts.ui("dashboard_intro", lang),
+            "dashboard_link": texts.ui("dashboard_link", lang),
+        },
+        "dashboard_url": dashboard_url,
+        "footer": texts.ui("digest_footer", lang, key=key, office=office_name),
+    }
+
+    message = EmailMessage(policy=policy.SMTP)
+    _office_headers(message, config, office, subject, key, now)
+    _finish(
+        message,
+        _render("digest.txt.j2", context),
+        _render("digest.html.j2", context),
+        key_material=key,
+    )
+    message["Content-Language"] = lang
+    return message

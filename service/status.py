@@ -24,6 +24,8 @@ from service.store import Store
 
 #: A daemon that has not written its heartbeat for this long is reported as stopped.
 HEARTBEAT_STALE = timedelta(minutes=3)
+#: Meta key bumped when an acknowledgement is recorded outside the daemon (``done``).
+ACKS_CHANGED = "acks_changed"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -180,6 +182,8 @@ async def acknowledge_target(
             by=by,
             at=now,
         )
+        # Tells a running daemon (which caches calendars) that its feeds are stale.
+        await store.set_meta(ACKS_CHANGED, f"{now.isoformat()} {chosen.key}")
     return f"Acknowledged {chosen.key}: {stopped} pending reminder(s) stopped."
 
 

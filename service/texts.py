@@ -581,6 +581,183 @@ UI: dict[str, dict[Language, str]] = {
     },
     "deadline_on": {"en": "Deadline: {date}", "ko": "기한: {date}", "zh": "截止日期：{date}"},
     "done": {"en": "Marked as done.", "ko": "완료로 표시됨.", "zh": "已标记为完成。"},
+    # -- office emails: escalations and digests ---------------------------------------
+    "office_greeting": {
+        "en": "Hello {office},",
+        "ko": "{office} 담당자님, 안녕하세요.",
+        "zh": "{office}，您好：",
+    },
+    "escalation_subject": {
+        "en": "Not yet done: {name} — {what} ({countdown})",
+        "ko": "처리 확인 없음: {name} 님, {what} ({countdown})",
+        "zh": "尚未办理：{name}，{what}（{countdown}）",
+    },
+    "escalation_subject_overdue": {
+        "en": "Overdue: {name} — {what} ({countdown})",
+        "ko": "기한 경과: {name} 님, {what} ({countdown})",
+        "zh": "已逾期：{name}，{what}（{countdown}）",
+    },
+    "escalation_intro": {
+        "en": (
+            "{name} has not confirmed yet that the deadline below is handled. Please check "
+            "with them."
+        ),
+        "ko": "{name} 님이 아래 기한을 처리했다는 확인이 아직 없습니다. 본인에게 확인해 주세요.",
+        "zh": "{name}尚未确认已办理下列事项，请与本人核实。",
+    },
+    "escalation_intro_overdue": {
+        "en": (
+            "The deadline below has passed and {name} has not confirmed that it was handled. "
+            "Please check with them today."
+        ),
+        "ko": (
+            "아래 기한이 지났는데 {name} 님이 처리했다는 확인이 아직 없습니다. 오늘 본인에게 "
+            "확인해 주세요."
+        ),
+        "zh": "下列事项的期限已过，{name}仍未确认已办理，请今天就与本人核实。",
+    },
+    "who": {"en": "Who", "ko": "대상자", "zh": "当事人"},
+    "email_label": {"en": "Email", "ko": "이메일", "zh": "邮箱"},
+    "history": {
+        "en": "Reminders sent so far",
+        "ko": "지금까지 보낸 알림",
+        "zh": "已发送的提醒",
+    },
+    "history_none": {
+        "en": "No reminder was delivered yet.",
+        "ko": "아직 전달된 알림이 없습니다.",
+        "zh": "尚未成功发送任何提醒。",
+    },
+    "result_sent": {"en": "sent", "ko": "발송됨", "zh": "已发送"},
+    "result_retry": {
+        "en": "not delivered, will retry",
+        "ko": "전달 실패, 다시 시도 예정",
+        "zh": "发送失败，将重试",
+    },
+    "result_failed": {
+        "en": "not delivered, given up",
+        "ko": "전달 실패, 재시도 안 함",
+        "zh": "发送失败，不再重试",
+    },
+    "server_reply": {
+        "en": "server said: {reply}",
+        "ko": "서버 응답: {reply}",
+        "zh": "服务器回复：{reply}",
+    },
+    "their_steps": {
+        "en": "What {name} has to do",
+        "ko": "{name} 님이 해야 할 일",
+        "zh": "{name}需要做什么",
+    },
+    "office_ack_intro": {
+        "en": "If it is already done, you can record that here and the reminders stop:",
+        "ko": "이미 처리되었다면 여기에서 기록할 수 있습니다. 그러면 알림이 멈춥니다.",
+        "zh": "如已办好，可在此处登记，提醒随即停止：",
+    },
+    "office_ack_button": {"en": "Record as done", "ko": "완료로 기록", "zh": "登记为已办理"},
+    "dashboard_intro": {
+        "en": "Everyone you look after, on the dashboard:",
+        "ko": "담당하는 모든 사람의 현황은 대시보드에서 볼 수 있습니다.",
+        "zh": "您负责的全部人员的情况请查看仪表板：",
+    },
+    "dashboard_link": {"en": "Open the dashboard", "ko": "대시보드 열기", "zh": "打开仪表板"},
+    "escalation_footer": {
+        "en": (
+            "Sent once by staywatch ({key}) because {office} looks after {name}. This is a "
+            "reminder, not legal advice."
+        ),
+        "ko": (
+            "staywatch가 보낸 알림입니다({key}). {office}에서 {name} 님을 담당하고 있어 한 번만 "
+            "보냅니다. 법률 자문이 아닙니다."
+        ),
+        "zh": "因{office}负责{name}，staywatch发送此邮件一次（{key}），仅作提醒，不构成法律意见。",
+    },
+    "digest_subject": {
+        "en": "staywatch digest for {office}: {counts}",
+        "ko": "staywatch 요약 ({office}): {counts}",
+        "zh": "staywatch摘要（{office}）：{counts}",
+    },
+    "digest_title": {
+        "en": "Digest for {office}, {date}",
+        "ko": "{office} 요약, {date}",
+        "zh": "{office}摘要，{date}",
+    },
+    "digest_since": {
+        "en": "What happened since the last digest ({since}) and what is coming.",
+        "ko": "지난 요약({since}) 이후의 변화와 다가오는 기한입니다.",
+        "zh": "自上次摘要（{since}）以来的情况和即将到期的事项。",
+    },
+    "digest_nothing": {
+        "en": "Nothing to report.",
+        "ko": "보고할 내용이 없습니다.",
+        "zh": "暂无需要报告的内容。",
+    },
+    "section_overdue": {"en": "Overdue", "ko": "기한 경과", "zh": "已逾期"},
+    "section_upcoming": {
+        "en": "Due in the next {days} days",
+        "ko": "{days}일 이내 기한",
+        "zh": "{days}天内到期",
+    },
+    "section_acknowledged": {
+        "en": "Marked as done since the last digest",
+        "ko": "지난 요약 이후 완료 처리됨",
+        "zh": "自上次摘要以来已标记完成",
+    },
+    "section_acknowledged_all": {
+        "en": "Marked as done",
+        "ko": "완료 처리됨",
+        "zh": "已标记完成",
+    },
+    "section_failures": {
+        "en": "Reminders that could not be delivered",
+        "ko": "전달되지 않은 알림",
+        "zh": "未能送达的提醒",
+    },
+    "failures_explain": {
+        "en": (
+            "The mail servers refused these. Please get a working address from each person "
+            "and correct it in the config: staywatch does not retry a refused address."
+        ),
+        "ko": (
+            "메일 서버가 아래 알림을 거부했습니다. 본인에게 사용 가능한 주소를 받아 설정에서 "
+            "고쳐 주세요. 거부된 주소로는 다시 보내지 않습니다."
+        ),
+        "zh": (
+            "以下提醒被邮件服务器拒收。请向本人确认可用的邮箱地址并在配置中更正："
+            "staywatch不会向被拒的地址重发。"
+        ),
+    },
+    "section_changes": {
+        "en": "Changes to the configuration since the last digest",
+        "ko": "지난 요약 이후 설정 변경",
+        "zh": "自上次摘要以来的配置变更",
+    },
+    "section_changes_all": {
+        "en": "Changes to the configuration",
+        "ko": "설정 변경",
+        "zh": "配置变更",
+    },
+    "col_name": {"en": "Name", "ko": "이름", "zh": "姓名"},
+    "col_what": {"en": "Deadline", "ko": "기한", "zh": "事项"},
+    "col_date": {"en": "Date", "ko": "날짜", "zh": "日期"},
+    "col_due": {"en": "Due", "ko": "남은 기간", "zh": "剩余时间"},
+    "col_status": {"en": "Status", "ko": "상태", "zh": "状态"},
+    "col_when": {"en": "When", "ko": "일시", "zh": "时间"},
+    "col_by": {"en": "By", "ko": "처리자", "zh": "操作人"},
+    "col_reminder": {"en": "Reminder", "ko": "알림", "zh": "提醒"},
+    "col_addresses": {"en": "Addresses", "ko": "주소", "zh": "地址"},
+    "col_reply": {"en": "Reply", "ko": "응답", "zh": "回复"},
+    "col_change": {"en": "Change", "ko": "변경 내용", "zh": "变更内容"},
+    "status_overdue": {"en": "overdue", "ko": "기한 경과", "zh": "已逾期"},
+    "status_failed": {"en": "delivery failed", "ko": "전달 실패", "zh": "发送失败"},
+    "status_pending": {"en": "not reminded yet", "ko": "알림 전", "zh": "尚未提醒"},
+    "status_sent": {"en": "reminded", "ko": "알림 보냄", "zh": "已提醒"},
+    "status_acknowledged": {"en": "done", "ko": "완료", "zh": "已完成"},
+    "digest_footer": {
+        "en": "Sent by staywatch ({key}) to {office}.",
+        "ko": "staywatch가 {office}에 보낸 요약입니다({key}).",
+        "zh": "本邮件由staywatch发送给{office}（{key}）。",
+    },
 }
 
 _MONTHS_EN = (
@@ -857,3 +1034,21 @@ def ui(name: str, lang: str, /, **values: object) -> str:
     """A shared UI string in ``lang``, with ``values`` filled in; KeyError for unknown names."""
     template = UI[name][language(lang)]
     return template.format(**values) if values else template
+
+
+def digest_counts(overdue: int, upcoming: int, days: int, failed: int, lang: str) -> str:
+    """The counts of a digest subject: "2 overdue, 5 due in the next 60 days".
+
+    Undeliverable reminders are counted only when there are some.
+    """
+    lang_ = language(lang)
+    if lang_ == "ko":
+        text = f"기한 경과 {overdue}건, {days}일 이내 기한 {upcoming}건"
+        return text + (f", 전달 실패 {failed}건" if failed else "")
+    if lang_ == "zh":
+        text = f"已逾期{overdue}项，{days}天内到期{upcoming}项"
+        return text + (f"，发送失败{failed}项" if failed else "")
+    text = f"{overdue} overdue, {upcoming} due in the next {days} days"
+    if failed:
+        text += f", {failed} failed {'delivery' if failed == 1 else 'deliveries'}"
+    return text

@@ -275,6 +275,11 @@ class Store:
         async with self._db.read() as conn:
             return await reads.occurrence_statuses(conn, people)
 
+    async def deliveries_of_occurrence(self, occurrence: str) -> list[DeliveryRow]:
+        """What was sent (or tried) for the person's reminders of ``occurrence``."""
+        async with self._db.read() as conn:
+            return await reads.deliveries_of_occurrence(conn, occurrence)
+
     async def acknowledged_since(self, since: datetime | None) -> list[tuple[str, datetime, str]]:
         """Acknowledgements recorded after ``since``: (occurrence, when, by)."""
         async with self._db.read() as conn:

@@ -27,7 +27,7 @@ async def meta_with_prefix(conn: AsyncConnection, prefix: str) -> dict[str, str]
     result = await conn.execute(
         select(meta.c.key, meta.c.value).where(meta.c.key.like(escaped + "%", escape="\\"))
     )
-    return dict(result.tuples().all())
+    return {row.key: row.value for row in result}
 
 
 async def set_meta(conn: AsyncConnection, dialect: str, key: str, value: str) -> None:

@@ -86,3 +86,12 @@ async def occurrence_statuses(
         for occurrence, status, count in await conn.execute(query):
             out.setdefault(occurrence, {})[status] = count
     return out
+
+
+async def deliveries_of_occurrence(conn: AsyncConnection, occurrence: str) -> list[DeliveryRow]:
+    """Every delivery attempt of the person's reminders of one occurrence, oldest first."""
+    keys = select(R.key).where(R.occurrence == occurrence)
+    result = await conn.execute(
+        select(deliveries).where(deliveries.c.key.in_(keys)).order_by(deliveries.c.at)
+    )
+    return [DeliveryRow(**row) for row in result.mappings()]

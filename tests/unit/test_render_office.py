@@ -1,0 +1,713 @@
+"""Office emails: escalations and digests (golden files, headers, ordering).
+
+Golden files live in tests/data/mail/office/*.txt (a folder of their own, so
+that test_render.py's check for stray reminder files stays exact): headers
+(sorted, decoded) and the text part after a round trip through bytes.
+Regenerate with ``STAYWATCH_UPDATE_GOLDEN=1 pytest tests/unit/test_render_office.py``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from service import texts
+from service.config import Config, Office, Person, parse_config
+from service.offices import DigestContent, OfficeRow
+from service.plan import Occurrence, Reminder, plan
+from service.render import digest_key, render_digest, render_escalation
+from service.store.records import DeliveryRow, ReminderRow
+
+GOLDEN = Path(__file__).resolve().parent.parent / "data" / "mail" / "office"
+UPDATE = os.environ.get("STAYWATCH_UPDATE_GOLDEN") == "1"
+ACK = "https://staywatch.example.org/act/v1.Zm9vYmFy.c2lnbmF0dXJl"
+DASHBOARD = "https://staywatch.example.org/office/hr/RGFzaGJvYXJkVG9rZW4"
+
+CONFIG = """
+[service]
+timezone = "Asia/Seoul"
+send_time = "09:00"
+
+[mail]
+from = "staywatch <reminders@staywatch.example.org>"
+
+[[office]]
+id = "hr"
+name = "HR Office"
+email = ["hr@uni.example.ac.kr", "hr-lead@uni.example.ac.kr"]
+people = ["*"]
+
+[[office]]
+id = "intl"
+name = "국제처"
+email = ["intl@uni.example.ac.kr"]
+language = "ko"
+people = ["wang-fang"]
+
+[[office]]
+id = "cn-desk"
+name = "中国学生服务处"
+email = ["cn@uni.example.ac.kr"]
+language = "zh"
+timezone = "Asia/Shanghai"
+tags = ["cn"]
+digest = "daily 08:30"
+digest_days = 30
+
+[[person]]
+id = "wang-fang"
+name = "Wang Fang"
+email = ["wang.fang@example.org"]
+language = "zh"
+tags = ["cn"]
+
+  [[person.deadline]]
+  id = "visa"
+  kind = "stay_expiry"
+  date = 2027-03-14
+  note = "D-2, needs the enrolment letter"
+
+  [[person.deadline]]
+  id = "nhis"
+  kind = "nhis_premium"
+  start = 2027-01-01
+  until = 2027-04-01
+
+[[person]]
+id = "nguyen-van-an"
+name = "Nguyễn Văn An"
+email = ["an@example.org"]
+
+  [[person.deadline]]
+  id = "passport"
+  kind = "passport_expiry"
+  date = 2027-04-20
+
+  [[person.deadline]]
+  id = "gym"
+  kind = "custom"
+  title = "Gym <membership> & locker"
+  date = 2027-03-20
+"""
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return parse_config(CONFIG, "staywatch.toml")
+
+
+@pytest.fixture(scope="module")
+def occurrences(config: Config) -> tuple[Occurrence, ...]:
+    return plan(config, date(2027, 1, 1), date(2027, 12, 31))
+
+
+def _office(config: Config, office_id: str) -> Office:
+    office = config.office(office_id)
+    assert office is not None
+    return office
+
+
+def _find(
+    config: Config,
+    occurrences: tuple[Occurrence, ...],
+    person: str,
+    deadline: str,
+    office: str,
+    day: date | None = None,
+) -> tuple[Person, Occurrence, Reminder]:
+    found = config.person(person)
+    assert found is not None
+    for occurrence in occurrences:
+        if occurrence.person != person or occurrence.deadline != deadline:
+            continue
+        if day is not None and occurrence.date != day:
+            continue
+        for escalation in occurrence.escalations:
+            if escalation.office == office:
+                return found, occurrence, escalation
+    raise AssertionError(f"no escalation {person}/{deadline}/*+{office} in the plan")
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+HISTORY = [
+    DeliveryRow(
+        4,
+        "wang-fang/visa/2027-03-14/P30D",
+        _at("2027-02-12T09:00:03+09:00"),
+        "smtp",
+        "failed",
+        550,
+        "5.1.1 <wang.fang@example.org>:\r\n Recipient address rejected",
+        None,
+    ),
+    DeliveryRow(
+        1,
+        "wang-fang/visa/2027-03-14/P4M",
+        _at("2026-11-14T09:00:01+09:00"),
+        "smtp",
+        "sent",
+        250,
+        "2.0.0 Ok: queued",
+        "<wang-fang/visa/2027-03-14/P4M@staywatch.example.org>",
+    ),
+    DeliveryRow(
+        2,
+        "wang-fang/visa/2027-03-14/P60D",
+        _at("2027-01-13T09:00:02+09:00"),
+        "smtp",
+        "retry",
+        451,
+        "4.7.1 Try again later",
+        None,
+    ),
+    DeliveryRow(
+        3,
+        "wang-fang/visa/2027-03-14/P60D",
+        _at("2027-01-13T09:05:02+09:00"),
+        "smtp",
+        "sent",
+        250,
+        "2.0.0 Ok: queued",
+        "<wang-fang/visa/2027-03-14/P60D@staywatch.example.org>",
+    ),
+]
+
+
+def _escalate(
+    config: Config,
+    office: Office,
+    person: Person,
+    occurrence: Occurrence,
+    escalation: Reminder,
+    *,
+    history: list[DeliveryRow] | None = None,
+    ack_url: str | None = ACK,
+    dashboard_url: str | None = DASHBOARD,
+) -> EmailMessage:
+    return render_escalation(
+        config,
+        office,
+        person,
+        occurrence,
+        escalation,
+        now=escalation.due,
+        history=HISTORY if history is None else history,
+        ack_url=ack_url,
+        dashboard_url=dashboard_url,
+    )
+
+
+def _reparse(message: EmailMessage) -> EmailMessage:
+    return email.message_from_bytes(message.as_bytes(), policy=policy.default)
+
+
+def _text(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return cast(str, part.get_content()).replace("\r\n", "\n")
+
+
+def _html(message: EmailMessage) -> str:
+    part = message.get_body(("html",))
+    assert part is not None
+    return cast(str, part.get_content()).replace("\r\n", "\n")
+
+
+def dump(message: EmailMessage) -> str:
+    """Headers sorted by name (decoded) and the text part, after a round trip."""
+    parsed = _reparse(message)
+    headers = sorted((name, str(value)) for name, value in parsed.items())
+    lines = [f"{name}: {value}" for name, value in headers]
+    return "\n".join(lines) + "\n\n" + _text(parsed)
+
+
+def _check_golden(name: str, message: EmailMessage) -> None:
+    got = dump(message)
+    path = GOLDEN / f"{name}.txt"
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(got, encoding="utf-8")
+    assert path.exists(), f"{path} is missing; run with STAYWATCH_UPDATE_GOLDEN=1"
+    assert got == path.read_text(encoding="utf-8")
+
+
+def _row(
+    person: str,
+    name: str,
+    deadline: str,
+    kind: str,
+    what: str,
+    day: date,
+    days_left: int,
+    status: str,
+    covers: str | None = None,
+) -> OfficeRow:
+    return OfficeRow(
+        person=person,
+        name=name,
+        tags=(),
+        deadline=deadline,
+        kind=kind,
+        what=what,
+        date=day,
+        days_left=days_left,
+        status=status,
+        occurrence=f"{person}/{deadline}/{day.isoformat()}",
+        covers=covers,
+    )
+
+
+def _failure(key: str, error: str) -> ReminderRow:
+    person, deadline, day, offset = key.split("/")
+    occurrence_day = date.fromisoformat(day)
+    return ReminderRow(
+        key=key,
+        person=person,
+        deadline=deadline,
+        kind="stay_expiry",
+        occurrence=key.rpartition("/")[0] + ("+" + offset.split("+")[1] if "+" in offset else ""),
+        occurrence_date=occurrence_day,
+        offset=offset,
+        due=_at("2027-02-12T09:00:00+09:00"),
+        ends=_at("2027-03-15T00:00:00+09:00"),
+        overdue=False,
+        closed_notice=False,
+        status="failed",
+        reason=error,
+        attempts=1,
+        next_attempt=None,
+        last_error=error,
+        claimed_by=None,
+        claimed_until=None,
+        claim_token=None,
+        sent_at=None,
+        created_at=_at("2027-01-01T00:00:00+09:00"),
+        updated_at=_at("2027-02-12T09:00:03+09:00"),
+    )
+
+
+PERIOD = datetime.fromisoformat("2027-03-01T09:00:00+09:00")
+SINCE = datetime.fromisoformat("2027-02-22T09:00:00+09:00")
+NOW = datetime.fromisoformat("2027-03-01T09:00:04+09:00")
+
+
+def _content(office: Office) -> DigestContent:
+    # Rows as office_rows() hands them out: most urgent first, named in the office's language.
+    content = DigestContent(office, PERIOD, SINCE)
+    content.overdue = [
+        _row(
+            "wang-fang",
+            "Wang Fang",
+            "nhis",
+            "nhis_premium",
+            texts.kind_name("nhis_premium", office.language),
+            date(2027, 2, 25),
+            -4,
+            "overdue",
+            covers="2027-03",
+        ),
+    ]
+    content.upcoming = [
+        _row(
+            "wang-fang",
+            "Wang Fang",
+            "visa",
+            "stay_expiry",
+            texts.kind_name("stay_expiry", office.language),
+            date(2027, 3, 14),
+            13,
+            "failed",
+        ),
+        _row(
+            "nguyen-van-an",
+            "Nguyễn Văn An",
+            "gym",
+            "custom",
+            "Gym <membership> & locker",
+            date(2027, 3, 20),
+            19,
+            "sent",
+        ),
+        _row(
+            "wang-fang",
+            "Wang Fang",
+            "nhis",
+            "nhis_premium",
+            texts.kind_name("nhis_premium", office.language),
+            date(2027, 3, 25),
+            24,
+            "pending",
+            covers="2027-04",
+        ),
+    ]
+    content.acknowledged = [
+        ("nguyen-van-an/gym/2027-02-20", _at("2027-02-23T18:12:00+09:00"), "web"),
+        ("left-already/visa/2027-02-28", _at("2027-02-24T10:00:00+09:00"), "cli:admin"),
+    ]
+    content.failures = [
+        _failure(
+            "wang-fang/visa/2027-03-14/P30D",
+            "550 5.1.1 <wang.fang@example.org>: Recipient address rejected",
+        )
+    ]
+    content.changes = [
+        (_at("2027-02-26T14:30:00+09:00"), "+1 person (nguyen-van-an); 1 deadline changed"),
+    ]
+    return content
+
+
+# -- golden files ----------------------------------------------------------------
+
+
+def test_golden_escalation_en(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
+    person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "hr")
+    assert escalation.key == "wang-fang/visa/2027-03-14/P14D+hr"
+    _check_golden(
+        "escalation-en", _escalate(config, _office(config, "hr"), person, occurrence, escalation)
+    )
+
+
+def test_golden_escalation_ko(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
+    person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "intl")
+    _check_golden(
+        "escalation-ko",
+        _escalate(config, _office(config, "intl"), person, occurrence, escalation),
+    )
+
+
+def test_golden_digest_en(config: Config) -> None:
+    office = _office(config, "hr")
+    _check_golden(
+        "digest-en", render_digest(config, _content(office), now=NOW, dashboard_url=DASHBOARD)
+    )
+
+
+def test_golden_digest_zh(config: Config) -> None:
+    office = _office(config, "cn-desk")
+    _check_golden(
+        "digest-zh", render_digest(config, _content(office), now=NOW, dashboard_url=DASHBOARD)
+    )
+
+
+def test_golden_files_have_no_strays() -> None:
+    found = {p.stem for p in GOLDEN.glob("*.txt")}
+    assert found == {"escalation-en", "escalation-ko", "digest-en", "digest-zh"}
+
+
+# -- escalations -----------------------------------------------------------------
+
+EXPECTED_HEADERS = {
+    "Subject",
+    "From",
+    "To",
+    "Date",
+    "Message-ID",
+    "X-Staywatch-Key",
+    "Auto-Submitted",
+    "X-Auto-Response-Suppress",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Language",
+}
+
+
+def test_escalation_headers(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
+    person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "hr")
+    parsed = _reparse(_escalate(config, _office(config, "hr"), person, occurrence, escalation))
+    assert set(parsed.keys()) == EXPECTED_HEADERS
+    assert "Cc" not in parsed
+    assert [(a.display_name, a.addr_spec) for a in parsed["To"].addresses] == [
+        ("HR Office", "hr@uni.example.ac.kr"),
+        ("HR Office", "hr-lead@uni.example.ac.kr"),
+    ]
+    assert parsed["From"] == "staywatch <reminders@staywatch.example.org>"
+    assert parsed["Message-ID"] == "<wang-fang/visa/2027-03-14/P14D+hr@staywatch.example.org>"
+    assert parsed["X-Staywatch-Key"] == "wang-fang/visa/2027-03-14/P14D+hr"
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["X-Auto-Response-Suppress"] == "All"
+    assert parsed["Content-Language"] == "en"
+    assert parsed["Date"] == "Sun, 28 Feb 2027 09:00:00 +0900"
+    assert parsed["Subject"] == (
+        "Not yet done: Wang Fang — Visa (period of stay) expires 2027-03-14 (14 days left)"
+    )
+
+
+def test_escalation_is_in_the_offices_language_and_zone(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "cn-desk")
+    parsed = _reparse(_escalate(config, _office(config, "cn-desk"), person, occurrence, escalation))
+    assert parsed["Subject"] == "尚未办理：Wang Fang，居留期限将于2027-03-14到期（还剩14天）"
+    assert parsed["Content-Language"] == "zh"
+    # Shanghai is an hour behind Seoul: delivery times and Date are the office's.
+    assert parsed["Date"] == "Sun, 28 Feb 2027 08:00:00 +0800"
+    text = _text(parsed)
+    assert "- 2026-11-14 08:00 CST：已发送" in text
+    ko = _reparse(
+        _escalate(
+            config,
+            _office(config, "intl"),
+            *_find(config, occurrences, "wang-fang", "visa", "intl"),
+        )
+    )
+    assert (
+        ko["Subject"]
+        == "처리 확인 없음: Wang Fang 님, 체류기간이 2027-03-14에 만료됩니다 (14일 남음)"
+    )
+
+
+def test_escalation_says_who_what_and_what_was_sent(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "hr")
+    message = _escalate(config, _office(config, "hr"), person, occurrence, escalation)
+    text = _text(message)
+    assert "Who: Wang Fang (wang-fang)" in text
+    assert "Email: wang.fang@example.org" in text
+    assert (
+        "Visa (period of stay) expires Sunday, 14 March 2027. That is 14 days from today." in text
+    )
+    assert "Note: D-2, needs the enrolment letter" in text
+    # 14 March 2027 is a Sunday: the office hears when the person must act by.
+    assert "The last business day before it is Friday, 12 March 2027" in text
+    # One line per attempt, oldest first, in the office's zone; replies for failures only.
+    history = text.split("Reminders sent so far\n", 1)[1].split("\n\n", 1)[0]
+    assert history.splitlines() == [
+        "- 2026-11-14 09:00 KST: sent",
+        "- 2027-01-13 09:00 KST: not delivered, will retry",
+        "  server said: 451 4.7.1 Try again later",
+        "- 2027-01-13 09:05 KST: sent",
+        "- 2027-02-12 09:00 KST: not delivered, given up",
+        "  server said: 550 5.1.1 <wang.fang@example.org>: Recipient address rejected",
+    ]
+    assert "What Wang Fang has to do\n1. Apply on HiKorea" in text
+    assert f"{ACK}\n(The link opens a confirmation page" in text
+    assert DASHBOARD in text
+    html = _html(message)
+    assert f'href="{ACK}"' in html
+    assert f'href="{DASHBOARD}"' in html
+    assert "&lt;wang.fang@example.org&gt;" in html
+
+
+def test_escalation_without_deliveries_or_links(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "hr")
+    message = _escalate(
+        config,
+        _office(config, "hr"),
+        person,
+        occurrence,
+        escalation,
+        history=[],
+        ack_url=None,
+        dashboard_url=None,
+    )
+    text = _text(message)
+    assert "Reminders sent so far\nNo reminder was delivered yet." in text
+    assert "http" not in text
+    assert "href" not in _html(message)
+
+
+def test_nhis_escalates_after_the_date_as_overdue(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    person, occurrence, escalation = _find(
+        config, occurrences, "wang-fang", "nhis", "hr", day=date(2027, 2, 25)
+    )
+    assert escalation.offset == "-P1D+hr"
+    message = _escalate(config, _office(config, "hr"), person, occurrence, escalation, history=[])
+    assert str(message["Subject"]) == (
+        "Overdue: Wang Fang — NHIS premium for 2027-03 was due 2027-02-25 (1 day overdue)"
+    )
+    text = _text(message)
+    assert "The deadline below has passed" in text
+    assert "This payment covers March 2027." in text
+    assert message["X-Staywatch-Key"] == "wang-fang/nhis/2027-02-25/-P1D+hr"
+
+
+def test_escalation_is_deterministic(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
+    picked = _find(config, occurrences, "wang-fang", "visa", "hr")
+    office = _office(config, "hr")
+    assert (
+        _escalate(config, office, *picked).as_bytes()
+        == _escalate(config, office, *picked).as_bytes()
+    )
+
+
+INJECTIONS = [
+    "\r\nBcc: evil@example.org",
+    "\nX-Evil: 1",
+    "\rX-Evil: 1",
+    "\r\n\r\nX-Evil: 1",
+    "\u2028X-Evil: 1",
+    "\x85X-Evil: 1",
+    "\u202eX-Evil: 1",
+    "=?utf-8?q?=0D=0ABcc:_evil@example.org?=",
+    'Evil" <evil@example.org>, "x',
+]
+
+
+def _header_names(raw: bytes) -> list[str]:
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].decode("ascii")
+    return [line.split(":", 1)[0] for line in head.split("\n") if line and line[0] not in " \t"]
+
+
+def _assert_clean_headers(message: EmailMessage, to: list[str]) -> None:
+    raw = message.as_bytes()
+    assert sorted(_header_names(raw)) == sorted(EXPECTED_HEADERS)
+    for parser_policy in (policy.default, policy.compat32):
+        parsed: Message = BytesParser(policy=parser_policy).parsebytes(raw)
+        assert sorted(parsed.keys()) == sorted(EXPECTED_HEADERS)
+        assert parsed.get_all("Bcc") is None
+        assert parsed.get_all("X-Evil") is None
+    modern = _reparse(message)
+    assert [a.addr_spec for a in modern["To"].addresses] == to
+    subject = str(modern["Subject"])
+    assert "\n" not in subject
+    assert "\r" not in subject
+
+
+@pytest.mark.parametrize("evil", INJECTIONS)
+def test_names_never_make_headers(
+    evil: str, config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "hr")
+    person = person.model_copy(update={"name": f"Wang Fang{evil}"})
+    office = _office(config, "hr").model_copy(update={"name": f"HR{evil}"})
+    message = _escalate(config, office, person, occurrence, escalation)
+    _assert_clean_headers(message, ["hr@uni.example.ac.kr", "hr-lead@uni.example.ac.kr"])
+    assert str(_reparse(message)["Subject"]).startswith("Not yet done: Wang Fang")
+
+    digest = render_digest(config, _content(office), now=NOW, dashboard_url=None)
+    _assert_clean_headers(digest, ["hr@uni.example.ac.kr", "hr-lead@uni.example.ac.kr"])
+    assert str(_reparse(digest)["Subject"]).startswith("staywatch digest for HR")
+
+
+# -- digests ---------------------------------------------------------------------
+
+
+def test_digest_headers(config: Config) -> None:
+    office = _office(config, "hr")
+    content = _content(office)
+    assert digest_key(content) == "digest/hr/2027-03-01T09:00"
+    parsed = _reparse(render_digest(config, content, now=NOW, dashboard_url=DASHBOARD))
+    assert set(parsed.keys()) == EXPECTED_HEADERS
+    assert "Cc" not in parsed
+    assert [(a.display_name, a.addr_spec) for a in parsed["To"].addresses] == [
+        ("HR Office", "hr@uni.example.ac.kr"),
+        ("HR Office", "hr-lead@uni.example.ac.kr"),
+    ]
+    assert parsed["Message-ID"] == "<digest/hr/2027-03-01T09-00@staywatch.example.org>"
+    assert parsed["X-Staywatch-Key"] == "digest/hr/2027-03-01T09:00"
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["Subject"] == (
+        "staywatch digest for HR Office: 1 overdue, 3 due in the next 60 days, 1 failed delivery"
+    )
+
+
+def test_digest_subject_in_other_languages(config: Config) -> None:
+    intl = render_digest(config, _content(_office(config, "intl")), now=NOW, dashboard_url=None)
+    assert str(intl["Subject"]) == (
+        "staywatch 요약 (국제처): 기한 경과 1건, 60일 이내 기한 3건, 전달 실패 1건"
+    )
+    cn = render_digest(config, _content(_office(config, "cn-desk")), now=NOW, dashboard_url=None)
+    assert str(cn["Subject"]) == (
+        "staywatch摘要（中国学生服务处）：已逾期1项，30天内到期3项，发送失败1项"
+    )
+
+
+def test_digest_lists_overdue_before_upcoming(config: Config) -> None:
+    message = render_digest(
+        config, _content(_office(config, "hr")), now=NOW, dashboard_url=DASHBOARD
+    )
+    text = _text(message)
+    order = [
+        text.index("Overdue (1)"),
+        text.index("Due in the next 60 days (3)"),
+        text.index("Marked as done since the last digest (2)"),
+        text.index("Reminders that could not be delivered (1)"),
+        text.index("Changes to the configuration since the last digest (1)"),
+        text.index(DASHBOARD),
+    ]
+    assert order == sorted(order)
+    # The overdue NHIS premium comes before every upcoming row.
+    assert text.index("2027-02-25") < text.index("2027-03-14") < text.index("2027-03-20")
+    html = _html(message)
+    assert html.index("2027-02-25") < html.index("2027-03-14") < html.index("2027-03-20")
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def test_digest_text_is_aligned_and_html_escaped(config: Config) -> None:
+    message = render_digest(
+        config, _content(_office(config, "cn-desk")), now=NOW, dashboard_url=DASHBOARD
+    )
+    text = _text(message)
+    block = text.split("30天内到期（3）\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    # Wide (CJK) characters take two columns: the date column starts at the same place.
+    columns = {_columns(line[: line.index("2027-0")]) for line in block[2:]}
+    assert len(columns) == 1
+    html = _html(message)
+    assert "Gym &lt;membership&gt; &amp; locker" in html
+    assert "<membership>" not in html
+    assert "Gym <membership> & locker" in text
+
+
+def test_digest_resolves_acknowledgements_and_explains_failures(config: Config) -> None:
+    text = _text(
+        render_digest(config, _content(_office(config, "hr")), now=NOW, dashboard_url=None)
+    )
+    acknowledged = text.split("Marked as done since the last digest (2)\n", 1)[1]
+    rows = [re.split(r"  +", line) for line in acknowledged.split("\n\n", 1)[0].splitlines()]
+    assert rows[2:] == [
+        ["Nguyễn Văn An", "Gym <membership> & locker", "2027-02-20", "2027-02-23 18:12 KST", "web"],
+        ["left-already/visa/2027-02-28", "2027-02-24 10:00 KST", "cli:admin"],
+    ]
+    assert "left-already/visa/2027-02-28" in text
+    assert "correct it in the config" in text
+    assert "Reminder: wang-fang/visa/2027-03-14/P30D" in text
+    assert "Addresses: wang.fang@example.org" in text
+    assert "Reply: 550 5.1.1 <wang.fang@example.org>: Recipient address rejected" in text
+    assert "2027-02-26 14:30 KST  +1 person (nguyen-van-an); 1 deadline changed" in text
+
+
+def test_empty_sections_are_left_out(config: Config) -> None:
+    office = _office(config, "hr")
+    content = _content(office)
+    content.acknowledged = []
+    content.failures = []
+    content.changes = []
+    text = _text(render_digest(config, content, now=NOW, dashboard_url=None))
+    assert "Marked as done" not in text
+    assert "could not be delivered" not in text
+    assert "Changes to the configuration" not in text
+    empty = render_digest(config, DigestContent(office, PERIOD, None), now=NOW, dashboard_url=None)
+    assert (
+        str(empty["Subject"])
+        == "staywatch digest for HR Office: 0 overdue, 0 due in the next 60 days"
+    )
+    assert "Nothing to report." in _text(empty)
+
+
+def test_digest_is_deterministic(config: Config) -> None:
+    office = _office(config, "hr")
+    first = render_digest(config, _content(office), now=NOW, dashboard_url=DASHBOARD)
+    second = render_digest(config, _content(office), now=NOW, dashboard_url=DASHBOARD)
+    assert first.as_bytes() == second.as_bytes()
