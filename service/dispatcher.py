@@ -255,7 +255,9 @@ class Dispatcher:
             ):
                 continue
             since = datetime.fromisoformat(state["last_sent"]) if state.get("last_sent") else None
-            content = await digest_content(config, self.store, office, period=period, since=since)
+            content = await digest_content(
+                config, self.store, office, period=period, since=since, now=now
+            )
             if content.empty and not office.digest_empty:
                 await self.store.finish_digest(office.id, period=key, state="skipped", at=now)
                 log.info("digest for %s is empty; not sent", office.id, extra={"action": "digest"})

@@ -158,9 +158,14 @@ async def digest_content(
     *,
     period: datetime,
     since: datetime | None,
+    now: datetime | None = None,
 ) -> DigestContent:
-    """Collect the digest of ``office`` for the period starting at ``period``."""
-    today = period.astimezone(office_zone(config, office)).date()
+    """Collect the digest of ``office`` for the period starting at ``period``.
+
+    Days left count from ``now`` (when the digest is written), which is later
+    than ``period`` when a digest missed while the daemon was down goes out.
+    """
+    today = (now or period).astimezone(office_zone(config, office)).date()
     rows = await office_rows(config, store, office, today)
     horizon = today + timedelta(days=office.digest_days)
     covered = {p.id for p in config.people if office.covers(p)}
