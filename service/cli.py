@@ -371,15 +371,29 @@ def run(ctx: click.Context) -> None:
 @config_option
 @click.argument("person", required=False)
 @click.option("--all", "all_people", is_flag=True, help="The admin feed of everyone.")
+@click.option(
+    "--office",
+    "office",
+    metavar="ID",
+    help="An office's dashboard URL (add .csv or .ics for the export and the calendar).",
+)
 @click.option("--rotate", is_flag=True, help="Revoke the old URL and print a new one.")
 @click.pass_context
-def feed_url(ctx: click.Context, person: str | None, all_people: bool, rotate: bool) -> None:
-    """Print a person's calendar feed URL (or --all), or --rotate it."""
-    from service.publish import feed_url_for
+def feed_url(
+    ctx: click.Context, person: str | None, all_people: bool, office: str | None, rotate: bool
+) -> None:
+    """Print a person's calendar feed URL (or --all, or --office ID), or --rotate it."""
+    from service.publish import feed_url_for, office_url_for
 
-    if all_people == bool(person):
-        raise StaywatchError("give a PERSON or --all (not both)")
+    if [bool(person), all_people, office is not None].count(True) != 1:
+        raise StaywatchError("give one of PERSON, --all or --office ID")
     config = _load(ctx)
+    if office is not None:
+        if config.office(office) is None:
+            known = ", ".join(o.id for o in config.offices) or "none yet (add an [[office]])"
+            raise StaywatchError(f"no office '{office}' in the config; known: {known}")
+        click.echo(_run(office_url_for(config, office, rotate=rotate)))
+        return
     _check_person(config, person)
     click.echo(_run(feed_url_for(config, person, rotate=rotate)))
 
@@ -407,6 +421,59 @@ def feed_export(ctx: click.Context, person: str, output: str) -> None:
     except OSError as exc:
         raise StaywatchError(f"cannot write {output}: {exc.strerror}") from None
     click.echo(f"wrote {output} ({len(body)} bytes)")
+
+
+@main.command("import")
+@config_option
+@click.argument("csv_file", metavar="FILE.csv", type=click.Path(path_type=Path))
+@click.option(
+    "--into",
+    default="people/imported.toml",
+    show_default=True,
+    metavar="FILE.toml",
+    help="The included people file to write (relative to the config's folder).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
+@click.pass_context
+def import_command(ctx: click.Context, csv_file: Path, into: str, dry_run: bool) -> None:
+    """Add or update people from a CSV (checked in full first; nothing is written on errors)."""
+    from service.importer import plan_import, write_import
+
+    path = _config_path(ctx)
+    result = plan_import(path, csv_file, into)
+    if dry_run:
+        diff = result.diff()
+        click.echo(diff if diff else "No changes.", nl=not diff)
+        click.echo(f"{result.summary()}; dry run, nothing was written")
+        return
+    if not result.changed:
+        click.echo(f"{result.summary()}; nothing to write")
+        return
+    write_import(result)
+    if result.include_pattern is not None:
+        click.echo(f'{path}: added include = ["{result.include_pattern}"]')
+    click.echo(f"{result.summary()}; a running daemon reloads it.")
+
+
+@main.command("export")
+@config_option
+@click.option("--csv", "as_csv", is_flag=True, default=True, help="CSV (the only format).")
+@click.option("-o", "--output", "output", metavar="FILE.csv", type=click.Path(path_type=Path))
+@click.pass_context
+def export_command(ctx: click.Context, as_csv: bool, output: Path | None) -> None:
+    """Write everyone's import columns and next occurrence as CSV (stdout or -o FILE)."""
+    from service.importer import export_csv
+
+    config = _load(ctx)
+    if output is None:
+        click.echo(export_csv(config, _today(config)), nl=False)
+        return
+    text = export_csv(config, _today(config), bom=True)
+    try:
+        output.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise StaywatchError(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"wrote {output} ({len(config.people)} people)")
 
 
 @main.group()

@@ -24,9 +24,17 @@ from service.config import Config, load_config
 from service.dispatcher import Dispatcher
 from service.errors import StaywatchError
 from service.metrics import CONFIG_OK
-from service.offices import record_config_change
+from service.offices import OfficeRow, office_zone, record_config_change
+from service.offices import office_rows as rows_of_office
 from service.plan import Occurrence, plan
-from service.publish import ADMIN_SCOPE, build_document, generation_key, secret_of
+from service.publish import (
+    ADMIN_SCOPE,
+    build_document,
+    build_office_document,
+    generation_key,
+    office_scope,
+    secret_of,
+)
 from service.reload import ConfigChange, Reloader
 from service.scheduler import Waker
 from service.status import ACKS_CHANGED, sqlite_path, status_snapshot
@@ -120,6 +128,33 @@ class Daemon:
                 self._feeds[person] = cached
         return cached
 
+    async def office_document(self, office_id: str) -> CachedFeed | None:
+        """The cached combined calendar of an office's people (None: no such office)."""
+        office = self.config.office(office_id)
+        if office is None:
+            return None
+        key = office_scope(office_id)  # never a person id: those have no ':'
+        cached = self._feeds.get(key)
+        if cached is not None:
+            return cached
+        async with self._feed_locks.setdefault(key, asyncio.Lock()):
+            cached = self._feeds.get(key)
+            if cached is None:
+                document = await build_office_document(
+                    self.config, self.store, office, clock=self.clock
+                )
+                cached = CachedFeed.of(document)
+                self._feeds[key] = cached
+        return cached
+
+    async def office_rows(self, office_id: str) -> list[OfficeRow] | None:
+        """The dashboard rows of an office as of its local today (None: no such office)."""
+        office = self.config.office(office_id)
+        if office is None:
+            return None
+        today = self.clock.now().astimezone(office_zone(self.config, office)).date()
+        return await rows_of_office(self.config, self.store, office, today)
+
     async def occurrence(self, key: str) -> Occurrence | None:
         """The planned occurrence for a key, if the config still has it."""
         parts = key.split("/")
@@ -169,8 +204,12 @@ class Daemon:
     async def run(self) -> int:
         """Start everything, wait for a stop signal, stop cleanly."""
         self._config = load_config(self.path)
-        self._lock_sqlite(self.config)
+        single_writer = self._lock_sqlite(self.config)
         self._store = await Store.open(self.config.database_url)
+        if single_writer:
+            # The lock proves no other instance runs: claims left by a crash are stale,
+            # and what was in flight goes out now instead of when its lease ends.
+            await self._store.release_all_claims()
         try:
             return await self._serve()
         finally:
@@ -267,11 +306,14 @@ class Daemon:
                 stats = await dispatcher.run_once()
                 if stats.sent or stats.failed:
                     self._invalidate_feeds(None)
-                waker.arm(await self.store.next_due_at())
-            except StaywatchError as exc:
+                next_due = await self.store.next_due_at()
+                waker.arm(next_due)
+                dispatcher.prepare_soon(next_due)
+            except (StaywatchError, OSError) as exc:
                 log.error("dispatch failed: %s; trying again at the next tick", exc)
-            except OSError as exc:
-                log.error("dispatch failed: %s; trying again at the next tick", exc)
+            except Exception:
+                # Never stop dispatching for good: log it and look again at the next tick.
+                log.exception("dispatch failed unexpectedly; trying again at the next tick")
 
     async def _tick(self) -> None:
         await self._heartbeat()
@@ -297,6 +339,10 @@ class Daemon:
         self._waker.kick()
 
     async def _apply(self, config: Config, change: ConfigChange) -> None:
+        # Re-plan first: if the database fails, the old config stays in force and the
+        # next reload tries again.
+        if not change.empty:
+            await replan(config, self.store, self.clock.now(), people=change.people(config))
         old = self._config
         self._config = config
         self.config_errors = []
@@ -307,7 +353,6 @@ class Daemon:
             if previous is not None:
                 await previous.close()
         if not change.empty:
-            await replan(config, self.store, self.clock.now(), people=change.people(config))
             await record_config_change(self.store, self.clock.now(), change.summary())
         await self.store.set_meta("last_reload", self.clock.now().isoformat())
         await self._rebuild_tokens()
@@ -327,7 +372,11 @@ class Daemon:
         stored = await self.store.meta_with_prefix(prefix)
         generations = {p.id: int(stored.get(generation_key(p.id), "0")) for p in self.config.people}
         admin = int(stored.get(generation_key(ADMIN_SCOPE), "0"))
-        self._tokens = TokenIndex(self.secret, generations, admin)
+        offices = {
+            o.id: int(stored.get(generation_key(office_scope(o.id)), "0"))
+            for o in self.config.offices
+        }
+        self._tokens = TokenIndex(self.secret, generations, admin, offices)
 
     def _invalidate_feeds(self, people: list[str] | None) -> None:
         if people is None:
@@ -336,6 +385,8 @@ class Daemon:
         for person in people:
             self._feeds.pop(person, None)
         self._feeds.pop(None, None)
+        for key in [k for k in self._feeds if k and k.startswith(office_scope(""))]:
+            self._feeds.pop(key, None)  # office calendars combine people
 
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval()
@@ -351,11 +402,11 @@ class Daemon:
         state = "ok" if not self.config_errors else f"{len(self.config_errors)} config error(s)"
         return f"{people} people; config {state}"
 
-    def _lock_sqlite(self, config: Config) -> None:
-        """Refuse a second daemon on the same SQLite file (it has a single writer)."""
+    def _lock_sqlite(self, config: Config) -> bool:
+        """Refuse a second daemon on the same SQLite file; True when the lock is ours."""
         path = sqlite_path(config.database_url)
         if path is None:
-            return
+            return False
         path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = path.with_name(path.name + ".lock")
         handle = lock_path.open("a+")
@@ -368,3 +419,4 @@ class Daemon:
                 "first, or use PostgreSQL to run several instances"
             ) from None
         self._lock_file = handle
+        return True

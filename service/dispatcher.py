@@ -12,7 +12,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -25,17 +25,35 @@ from service.keys import base_occurrence, escalation_office
 from service.metrics import DISPATCH_LAG, SENDS
 from service.offices import digest_content, latest_digest_time
 from service.plan import Occurrence, Reminder, plan
-from service.publish import ack_url, calendar_url, dashboard_url, generation, secret_of
+from service.publish import ack_url, calendar_url, dashboard_url, generation_key, secret_of
 from service.render import render_digest, render_escalation, render_reminder, render_test
-from service.store import Claim, SentInfo, Store
+from service.store import Claim, ReminderRow, SentInfo, Store
 from service.sync import replan
 from service.tokens import feed_token
 from service.transport import Transport, make_transport
 
 log = logging.getLogger(__name__)
 
+NO_LONGER_PLANNED = "no longer planned (config changed)"
 #: Rows claimed per round trip; large enough for bursts, small enough for a lease.
 BATCH = 200
+#: Reminders due this soon are rendered while the loop is idle, so that a burst
+#: (everybody's 09:00) only has to be sent: rendering costs more than sending.
+PREPARE_AHEAD = timedelta(minutes=2)
+#: The most messages kept rendered ahead.
+PREPARE_MAX = 5000
+#: A message rendered ahead (dated at its due instant) is used only this soon after it.
+PREPARED_FRESH = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A reminder email rendered before it was due, and what it was rendered from."""
+
+    config: Config
+    due: datetime
+    generation: int
+    message: EmailMessage
 
 
 def owner_id() -> str:
@@ -73,6 +91,8 @@ class Dispatcher:
         self.owner = owner or owner_id()
         self.stopping = False
         self._secret: bytes | None = None
+        self._prepared: dict[str, _Prepared] = {}
+        self._preparing: asyncio.Task[int] | None = None
 
     @property
     def lease_seconds(self) -> float:
@@ -98,10 +118,26 @@ class Dispatcher:
         config = self._config()
         if self._secret is None:
             self._secret = secret_of(config)
-        occurrences = self._occurrences(config, claims)
+        generations = await self._generations()
+
+        def ready(claim: Claim) -> EmailMessage | None:
+            """The message rendered ahead for this claim, if it is still right."""
+            prepared = self._prepared.pop(claim.key, None)
+            if (
+                prepared is not None
+                and prepared.config is config
+                and prepared.due == claim.due
+                and prepared.generation == generations.get(claim.person, 0)
+                and self.clock.now() - claim.due <= PREPARED_FRESH
+            ):
+                return prepared.message
+            return None
+
+        messages = {c.key: m for c in claims if (m := ready(c)) is not None}
+        occurrences = self._occurrences(config, [c for c in claims if c.key not in messages])
         feed_urls: dict[str, str] = {}
         for person in {c.person for c in claims}:
-            gen = await generation(self.store, person)
+            gen = generations.get(person, 0)
             feed_urls[person] = calendar_url(config, feed_token(self._secret, person, gen))
 
         dashboards: dict[str, str] = {}
@@ -110,14 +146,17 @@ class Dispatcher:
             dashboards[office_id] = await dashboard_url(config, self.store, self._secret, office_id)
 
         async def one(claim: Claim) -> tuple[Claim, SentInfo | None, Exception | None]:
+            message = messages.get(claim.key)
             occurrence = occurrences.get(base_occurrence(claim.occurrence))
             person = config.person(claim.person)
-            if occurrence is None or person is None:
-                return claim, None, None
             now = self.clock.now()
-            link = ack_url(config, self._secret or b"", occurrence, now)
             office_id = escalation_office(claim.occurrence)
-            if office_id is None:
+            if message is not None:
+                pass  # rendered ahead, see prepare()
+            elif occurrence is None or person is None:
+                return claim, None, None
+            elif office_id is None:
+                link = ack_url(config, self._secret or b"", occurrence, now)
                 message = render_reminder(
                     config,
                     person,
@@ -139,7 +178,7 @@ class Dispatcher:
                     _reminder_of(claim),
                     now=now,
                     history=await self.store.deliveries_of_occurrence(occurrence.key),
-                    ack_url=link,
+                    ack_url=ack_url(config, self._secret or b"", occurrence, now),
                     dashboard_url=dashboards.get(office_id),
                 )
             try:
@@ -178,10 +217,11 @@ class Dispatcher:
             for claim, _ in sent:
                 log.info("sent %s", claim.key, extra={"action": "sent"})
         if unknown:
-            # The config no longer plans these rows: re-plan their people, which skips
-            # them with a reason, so they are not claimed again and again.
+            # The config no longer plans these rows. Re-plan their people (which skips
+            # such rows inside the store window) and skip the rest here, so that no row
+            # is claimed again and again.
             await replan(config, self.store, self.clock.now(), people={c.person for c in unknown})
-            await self.store.release(unknown)
+            await self.store.skip(unknown, NO_LONGER_PLANNED, self.clock.now())
             stats.released += len(unknown)
 
     async def _record_failure(self, claim: Claim, error: Exception, stats: DispatchStats) -> None:
@@ -285,9 +325,80 @@ class Dispatcher:
             sent += 1
         return sent
 
-    def _occurrences(self, config: Config, claims: list[Claim]) -> dict[str, Occurrence]:
+    async def _generations(self) -> dict[str, int]:
+        """Every person's feed token generation, in one query."""
+        prefix = generation_key("")
+        stored = await self.store.meta_with_prefix(prefix)
+        return {key[len(prefix) :]: int(value or 0) for key, value in stored.items()}
+
+    def prepare_soon(self, next_due: datetime | None) -> None:
+        """Render, in the background, the reminders due in the next PREPARE_AHEAD.
+
+        Called whenever the dispatcher goes idle until ``next_due``. Sending then
+        finds most messages ready; whatever is not ready is rendered as usual.
+        """
+        if next_due is None or self.stopping:
+            return
+        if self._preparing is not None and not self._preparing.done():
+            return
+        now = self.clock.now()
+        if next_due - now > PREPARE_AHEAD:
+            return
+        self._preparing = asyncio.create_task(self.prepare(now + PREPARE_AHEAD))
+        self._preparing.add_done_callback(_log_prepare_failure)
+
+    async def prepare(self, until: datetime) -> int:
+        """Render the pending reminders due before ``until``; return how many."""
+        config = self._config()
+        now = self.clock.now()
+        for key in [k for k, p in self._prepared.items() if now - p.due > PREPARED_FRESH]:
+            del self._prepared[key]
+        rows = [
+            row
+            for row in await self.store.reminders(start=now, end=until)
+            if row.status == "pending"
+            and row.next_attempt is None
+            and row.claimed_until is None
+            and row.key not in self._prepared
+            and escalation_office(row.occurrence) is None
+        ][: max(0, PREPARE_MAX - len(self._prepared))]
+        if not rows:
+            return 0
+        if self._secret is None:
+            self._secret = secret_of(config)
+        secret = self._secret
+        occurrences = self._occurrences(config, rows)
+        generations = await self._generations()
+        done = 0
+        for row in rows:
+            if self.stopping or self._config() is not config:
+                break
+            occurrence = occurrences.get(row.occurrence)
+            person = config.person(row.person)
+            if occurrence is None or person is None:
+                continue
+            gen = generations.get(row.person, 0)
+            message = render_reminder(
+                config,
+                person,
+                occurrence,
+                _reminder_of(row),
+                now=row.due,
+                ack_url=ack_url(config, secret, occurrence, row.due),
+                feed_url=calendar_url(config, feed_token(secret, row.person, gen)),
+            )
+            self._prepared[row.key] = _Prepared(config, row.due, gen, message)
+            done += 1
+            if done % 20 == 0:
+                await asyncio.sleep(0)  # let due sends and HTTP requests in
+        log.debug("rendered %d reminders ahead", done)
+        return done
+
+    def _occurrences(
+        self, config: Config, claims: Sequence[Claim | ReminderRow]
+    ) -> dict[str, Occurrence]:
         found: dict[str, Occurrence] = {}
-        by_person: dict[str, list[Claim]] = {}
+        by_person: dict[str, list[Claim | ReminderRow]] = {}
         for claim in claims:
             by_person.setdefault(claim.person, []).append(claim)
         for person, items in by_person.items():
@@ -301,10 +412,18 @@ class Dispatcher:
 
     async def close(self) -> None:
         """Close the transport's connections."""
+        if self._preparing is not None:
+            self._preparing.cancel()
+            await asyncio.gather(self._preparing, return_exceptions=True)
         await self.transport.close()
 
 
-def _reminder_of(claim: Claim) -> Reminder:
+def _log_prepare_failure(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("rendering ahead failed: %s", task.exception())
+
+
+def _reminder_of(claim: Claim | ReminderRow) -> Reminder:
     return Reminder(
         key=claim.key,
         person=claim.person,

@@ -46,10 +46,10 @@ from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import AoT, Table
+from tomlkit.items import AoT
 
 from service.config import Config, Person, index_lines, load_config, parse_config
-from service.configedit import _fsync_dir, _write_atomically, apply_edit
+from service.configedit import _fsync_dir, _scan, _write_atomically, apply_edit
 from service.errors import ConfigError, ConfigProblem, StaywatchError
 from service.plan import plan
 
@@ -379,19 +379,38 @@ def _include_pattern(relative: str) -> str:
 
 
 def add_include(text: str, pattern: str) -> str:
-    """The main config text with ``pattern`` added to ``include`` (comments are kept)."""
+    """The main config text with ``pattern`` added to ``include`` (comments are kept).
+
+    A config without ``include`` gets the line just above its first table (and
+    the comment lines attached to that table's header).
+    """
     try:
         doc = tomlkit.parse(text)
     except TOMLKitError as exc:
         raise StaywatchError(f"the config is not valid TOML ({exc}); fix it first") from None
     current = doc.get("include")
-    if current is None:
-        doc["include"] = [pattern]
-    elif isinstance(current, list):
+    if isinstance(current, list):
         current.append(pattern)
-    else:
+        return tomlkit.dumps(doc)
+    if current is not None:
         raise StaywatchError('include in the config is not a list; write include = ["..."]')
-    return tomlkit.dumps(doc)
+    lines, headers = _scan(text)
+    line = f"include = [{_render_value(pattern)}]  # more [[person]] files"
+    at = headers[0][0] if headers else len(lines.lines)
+    while at > 0 and lines.comment(at - 1):
+        at -= 1
+    out = list(lines.lines)
+    if out and not out[-1].endswith("\n"):
+        out[-1] += lines.newline
+    above = [lines.newline] if at > 0 and out[at - 1].strip() else []
+    below = [lines.newline] if at < len(out) else []
+    out[at:at] = [*above, line + lines.newline, *below]
+    result = "".join(out)
+    if tomlkit.parse(result).get("include") != [pattern]:
+        raise StaywatchError(
+            f'could not add include = ["{pattern}"] to the config safely; add it by hand'
+        )
+    return result
 
 
 # -- planning an import -------------------------------------------------------------
@@ -641,7 +660,7 @@ def _build_text(
     result = ImportResult(Path(), Path(), target, old_text, "")
     index_of: dict[int, int] = {}
     appended: list[str] = []
-    replaced = False
+    replaced: dict[int, str] = {}
     count = len(aot.body) if aot is not None else 0
     taken = {p.id for p in config.people}
     for row in rows:
@@ -661,11 +680,7 @@ def _build_text(
             if after == before:
                 result.unchanged.append(pid)
                 continue
-            assert aot is not None
-            last = index == len(aot.body) - 1
-            snippet = render_person(after) + ("" if last else "\n")
-            aot[index] = _parse_table(snippet)
-            replaced = True
+            replaced[index] = render_person(after)
             result.updated.append(pid)
         else:
             appended.append(render_person(_merge(None, row, table.columns)))
@@ -677,18 +692,53 @@ def _build_text(
             text = old_text
     else:
         assert old_text is not None
-        text = tomlkit.dumps(doc) if replaced else old_text
+        text = _replace_tables(doc, aot, old_text, replaced) if replaced else old_text
         if appended:
             text = text.rstrip("\n") + "\n\n" + "\n".join(appended)
     result.new_text = text
     return text, index_of, result
 
 
-def _parse_table(snippet: str) -> Table:
-    parsed = tomlkit.parse(snippet)["person"]
-    assert isinstance(parsed, AoT)
-    table = parsed.body[0]
-    return table
+def _replace_tables(
+    doc: tomlkit.TOMLDocument, aot: AoT | None, old_text: str, replaced: Mapping[int, str]
+) -> str:
+    """The file with the ``[[person]]`` tables at the given indexes replaced by new text.
+
+    Each table's lines (up to the comment lines attached to the next header) are
+    replaced and the blank lines after it kept; everything else stays byte for
+    byte. When the headers in the text do not line up with tomlkit's reading,
+    tomlkit replaces the tables instead.
+    """
+    assert aot is not None
+    lines, headers = _scan(old_text)
+    starts = [line for line, name in headers if name == "person"]
+    if len(starts) == len(aot.body):
+        # A person's table runs until the next header that is not one of its own.
+        boundaries = [
+            line for line, name in headers if not name.startswith(("person.", "[person."))
+        ]
+        following = dict(zip(boundaries, [*boundaries[1:], len(lines.lines)], strict=True))
+        ends: list[int] = []
+        for start in starts:
+            end = following[start]
+            while end > start + 1 and lines.comment(end - 1):
+                end -= 1
+            ends.append(end)
+        out = list(lines.lines)
+        for index in sorted(replaced, reverse=True):
+            start, end = starts[index], ends[index]
+            blank = end
+            while blank > start + 1 and lines.blank(blank - 1):
+                blank -= 1
+            tail = out[blank:end] or ([lines.newline] if end < len(out) else [])
+            out[start:end] = [replaced[index], *tail]
+        return "".join(out)
+    for index, snippet in replaced.items():
+        last = index == len(aot.body) - 1
+        table = tomlkit.parse(snippet + ("" if last else "\n"))["person"]
+        assert isinstance(table, AoT)
+        aot[index] = table.body[0]
+    return tomlkit.dumps(doc)
 
 
 _DEADLINE_COLUMN = {ident: column for column, (ident, _, _) in DEADLINE_COLUMNS.items()}
@@ -788,6 +838,8 @@ def _without_key(message: str, path: Sequence[str | int]) -> str:
     key = path[-1] if path and isinstance(path[-1], str) else None
     if key is None:
         return message
+    if key == "tags":
+        message = message.replace("is not a valid id;", "is not a valid tag;")
     return re.sub(rf"^{re.escape(key)}(\[\d+\])? ", "", message)
 
 

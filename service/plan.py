@@ -149,11 +149,12 @@ def plan(
     Sorted by date, person, deadline.
     """
     calendar = calendar or BusinessCalendar.for_config(config)
-    wanted = set(people) if people is not None else None
+    chosen: Iterable[Person] = config.people
+    if people is not None:
+        # Looked up by id: planning a few people of a big config costs only them.
+        chosen = [p for pid in dict.fromkeys(people) if (p := config.person(pid)) is not None]
     found: list[Occurrence] = []
-    for person in config.people:
-        if wanted is not None and person.id not in wanted:
-            continue
+    for person in chosen:
         found.extend(plan_person(config, person, start, end, calendar, singles_unbounded))
     found.sort(key=lambda o: (o.date, o.person, o.deadline))
     return tuple(found)

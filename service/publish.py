@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from service.clock import Clock, SystemClock
-from service.config import Config, Person
+from service.config import Config, Office, Person
 from service.feed import build_feed, etag_for, event_fingerprints
 from service.plan import Occurrence, plan
 from service.status import open_store
@@ -60,10 +60,8 @@ def calendar_url(config: Config, token: str) -> str:
     return f"{config.feed.public_url}/calendar/{token}.ics"
 
 
-async def feed_url_for(config: Config, person: str | None, *, rotate: bool = False) -> str:
-    """A person's feed URL (``None``: the admin feed), after rotating it if asked."""
-    secret = secret_of(config)
-    scope = person or ADMIN_SCOPE
+async def _current_generation(config: Config, scope: str, rotate: bool) -> int:
+    """The token generation of ``scope``, bumped first (revoking the old URL) if asked."""
     async with open_store(config) as store:
         assert store is not None
         current = await generation(store, scope)
@@ -71,6 +69,13 @@ async def feed_url_for(config: Config, person: str | None, *, rotate: bool = Fal
             current += 1
             await store.set_meta(generation_key(scope), str(current))
             await store.set_meta("tokens_changed", SystemClock().now().isoformat())
+    return current
+
+
+async def feed_url_for(config: Config, person: str | None, *, rotate: bool = False) -> str:
+    """A person's feed URL (``None``: the admin feed), after rotating it if asked."""
+    secret = secret_of(config)
+    current = await _current_generation(config, person or ADMIN_SCOPE, rotate)
     if person is None:
         return calendar_url(config, admin_token(secret, current))
     return calendar_url(config, feed_token(secret, person, current))
@@ -79,6 +84,13 @@ async def feed_url_for(config: Config, person: str | None, *, rotate: bool = Fal
 async def dashboard_url(config: Config, store: Store | None, secret: bytes, office_id: str) -> str:
     """The office dashboard's URL (rotated with ``feed-url --rotate --office``)."""
     current = await generation(store, office_scope(office_id))
+    return f"{config.feed.public_url}/office/{office_token(secret, office_id, current)}"
+
+
+async def office_url_for(config: Config, office_id: str, *, rotate: bool = False) -> str:
+    """An office's dashboard URL (add .csv or .ics for export, calendar); rotated if asked."""
+    secret = secret_of(config)
+    current = await _current_generation(config, office_scope(office_id), rotate)
     return f"{config.feed.public_url}/office/{office_token(secret, office_id, current)}"
 
 
@@ -111,26 +123,52 @@ async def build_document(
     clock: Clock | None = None,
 ) -> FeedDocument:
     """Render the calendar of one person (``None``: everyone) from plan and store."""
-    now = (clock or SystemClock()).now()
-    today = now.astimezone(ZoneInfo(config.service.timezone)).date()
     people: list[Person]
     if person is None:
         people = list(config.people)
     else:
         entry = config.person(person)
         people = [entry] if entry else []
-    start, end = feed_window(config, today)
-    occurrences = plan(config, start, end, people=[p.id for p in people], singles_unbounded=True)
-    acknowledged: set[str] = await store.acknowledged(person) if store else set()
-    fingerprints = event_fingerprints(config, people, occurrences, acknowledged)
-    sequences = await store.sequences_for(fingerprints) if store else {}
-    stamp = await _stamp(store, person or ADMIN_SCOPE, fingerprints, now)
     if person is None:
         name, language = "staywatch: everyone", "en"
     else:
         name, language = f"staywatch: {people[0].name}", people[0].language
         if people[0].hide_details:
             name = "staywatch"
+    scope = person or ADMIN_SCOPE
+    return await _document(config, store, people, person, scope, name, language, None, clock)
+
+
+async def build_office_document(
+    config: Config, store: Store | None, office: Office, *, clock: Clock | None = None
+) -> FeedDocument:
+    """The combined calendar of everyone ``office`` looks after, summaries prefixed by name."""
+    people = [p for p in config.people if office.covers(p)]
+    name = f"staywatch: {office.name}"
+    scope = office_scope(office.id)
+    return await _document(config, store, people, None, scope, name, office.language, True, clock)
+
+
+async def _document(
+    config: Config,
+    store: Store | None,
+    people: list[Person],
+    person: str | None,
+    scope: str,
+    name: str,
+    language: str,
+    all_people: bool | None,
+    clock: Clock | None,
+) -> FeedDocument:
+    """Plan, acknowledgements and SEQUENCE numbers of ``people`` rendered as one calendar."""
+    now = (clock or SystemClock()).now()
+    today = now.astimezone(ZoneInfo(config.service.timezone)).date()
+    start, end = feed_window(config, today)
+    occurrences = plan(config, start, end, people=[p.id for p in people], singles_unbounded=True)
+    acknowledged: set[str] = await store.acknowledged(person) if store else set()
+    fingerprints = event_fingerprints(config, people, occurrences, acknowledged)
+    sequences = await store.sequences_for(fingerprints) if store else {}
+    stamp = await _stamp(store, scope, fingerprints, now)
     body = build_feed(
         config,
         people,
@@ -140,6 +178,7 @@ async def build_document(
         stamp=stamp,
         name=name,
         language=language,
+        all_people=all_people,
     )
     return FeedDocument(body, etag_for(body), stamp)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from watchfiles import awatch
 
 from service.config import Config, load_config
-from service.errors import ConfigError
+from service.errors import ConfigError, StaywatchError
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +127,15 @@ class Reloader:
                     "config reload: %s changed; restart staywatch to apply",
                     ", ".join(change.restart_needed),
                 )
+            try:
+                await self._on_valid(config, change)
+            except StaywatchError as exc:
+                # Keep watching: the next edit (or SIGHUP) tries again.
+                log.error("config reload (%s) could not be applied: %s", reason, exc)
+                return False
             log.info(
                 "config reloaded (%s): %s", reason, change.summary(), extra={"action": "reload"}
             )
-            await self._on_valid(config, change)
             return True
 
     async def watch(self, stop: asyncio.Event) -> None:

@@ -155,6 +155,10 @@ class Move:
         return {"date": self.day.isoformat(), "reason": self.reason}
 
 
+#: BusinessCalendar.for_config's calendars, by (country, extra holidays, not holidays).
+_CALENDARS: dict[tuple[str, tuple[date, ...], tuple[date, ...]], BusinessCalendar] = {}
+
+
 class BusinessCalendar:
     """Korean business days: no weekend, no public holiday, with config corrections."""
 
@@ -172,9 +176,13 @@ class BusinessCalendar:
 
     @classmethod
     def for_config(cls, config: Config) -> BusinessCalendar:
-        """The calendar a config asks for."""
+        """The calendar a config asks for (shared: its holiday tables are costly to build)."""
         service = config.service
-        return cls(service.holidays, service.extra_holidays, service.not_holidays)
+        key = (service.holidays, tuple(service.extra_holidays), tuple(service.not_holidays))
+        found = _CALENDARS.get(key)
+        if found is None:
+            found = _CALENDARS[key] = cls(*key)
+        return found
 
     def _holidays(self, year: int) -> dict[date, str]:
         found = self._years.get(year)

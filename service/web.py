@@ -1,4 +1,4 @@
-"""The HTTP server: calendar feeds, acknowledge pages, health and metrics.
+"""The HTTP server: calendar feeds, office dashboards, acknowledge pages, health, metrics.
 
 Runs in the daemon's own event loop. No SQL here: everything goes through the
 ``WebState`` the daemon provides. Wrong tokens and links all get the same small
@@ -7,7 +7,9 @@ Runs in the daemon's own event loop. No SQL here: everything goes through the
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -20,10 +22,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from service.clock import Clock
 from service.config import Config
 from service.metrics import FEED_REQUESTS, REGISTRY, REMINDERS
+from service.offices import STATUS_ORDER, OfficeRow, office_zone
 from service.plan import Occurrence
 from service.publish import FeedDocument
 from service.store import Store
-from service.texts import action_label, kind_name, ui
+from service.texts import action_label, days_left_phrase, kind_name, ui
 from service.tokens import ExpiredLink, InvalidLink, verify_action
 
 NOT_FOUND = b"Not found\n"
@@ -51,6 +54,14 @@ class WebState(Protocol):
 
     async def feed(self, person: str | None) -> CachedFeed:
         """The cached calendar of a person (None: everyone)."""
+        ...
+
+    async def office_document(self, office_id: str) -> CachedFeed | None:
+        """The cached combined calendar of an office's people (None: no such office)."""
+        ...
+
+    async def office_rows(self, office_id: str) -> list[OfficeRow] | None:
+        """The dashboard rows of an office (None: no such office)."""
         ...
 
     async def occurrence(self, key: str) -> Occurrence | None:
@@ -102,6 +113,7 @@ def make_app(state: WebState) -> web.Application:
         autoescape=select_autoescape(["html"]),
     )
     app.router.add_get("/calendar/{token}.ics", calendar)
+    app.router.add_get("/office/{name}", office_page)
     app.router.add_get("/act/{signed}", act_page)
     app.router.add_post("/act/{signed}", act_post)
     app.router.add_get("/healthz", healthz)
@@ -128,8 +140,18 @@ async def calendar(request: web.Request) -> web.StreamResponse:
     if found is None:
         FEED_REQUESTS.labels("404").inc()
         return _not_found()
-    kind, person = found
-    cached = await state.feed(person if kind == "person" else None)
+    kind, ident = found
+    if kind == "office":
+        office_feed = await state.office_document(ident or "")
+        if office_feed is None:
+            FEED_REQUESTS.labels("404").inc()
+            return _not_found()
+        return _serve_calendar(request, office_feed)
+    return _serve_calendar(request, await state.feed(ident if kind == "person" else None))
+
+
+def _serve_calendar(request: web.Request, cached: CachedFeed) -> web.Response:
+    """A cached calendar with its validators: 304 when the client has it, gzip when asked."""
     wants_gzip = "gzip" in request.headers.get("Accept-Encoding", "").lower()
     etag = cached.etag_gzip if wants_gzip else cached.etag
     headers = {
@@ -242,6 +264,104 @@ async def act_post(request: web.Request) -> web.Response:
         return error or _not_found()
     stopped = await request.app[STATE].acknowledge(occurrence, "link")
     return _page(request, "acted.html", occurrence=occurrence, stopped=stopped)
+
+
+#: Columns of the dashboard's CSV export (``OfficeRow.as_dict``).
+OFFICE_CSV_COLUMNS = (
+    "person",
+    "name",
+    "tags",
+    "deadline",
+    "kind",
+    "what",
+    "date",
+    "days_left",
+    "status",
+    "covers",
+)
+
+
+async def office_page(request: web.Request) -> web.StreamResponse:
+    """GET /office/{token}[.csv|.ics]: an office's dashboard, its CSV export or calendar.
+
+    Filters ``?kind=&status=&tag=`` apply to the page and the CSV alike. A token
+    that is not a live office token gets the same 404 as a wrong calendar token.
+    """
+    state = request.app[STATE]
+    token, dot, suffix = request.match_info["name"].partition(".")
+    if dot and suffix not in ("csv", "ics"):
+        return _not_found()
+    found = await state.lookup_token(token)
+    office = state.config.office(found[1] or "") if found and found[0] == "office" else None
+    if office is None:
+        FEED_REQUESTS.labels("404").inc()
+        return _not_found()
+    if suffix == "ics":
+        cached = await state.office_document(office.id)
+        if cached is None:
+            return _not_found()
+        return _serve_calendar(request, cached)
+    rows = await state.office_rows(office.id)
+    if rows is None:
+        return _not_found()
+    kind = request.query.get("kind", "")
+    status = request.query.get("status", "")
+    tag = request.query.get("tag", "")
+    faceted = [r for r in rows if (not kind or r.kind == kind) and (not tag or tag in r.tags)]
+    shown = [r for r in faceted if not status or r.status == status]
+    today = state.clock.now().astimezone(office_zone(state.config, office)).date()
+    private = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+    if suffix == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=OFFICE_CSV_COLUMNS, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows({k: _csv_cell(v) for k, v in r.as_dict().items()} for r in shown)
+        filename = f"staywatch-{office.id}-{today.isoformat()}.csv"
+        return web.Response(
+            # The BOM lets spreadsheet programs read Korean and Chinese names as UTF-8.
+            body=("\ufeff" + out.getvalue()).encode("utf-8"),
+            headers={
+                **private,
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            },
+        )
+    lang = office.language
+    counts = dict.fromkeys(STATUS_ORDER, 0)
+    for row in faceted:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    kinds = sorted({r.kind for r in rows})
+    tags = sorted({t for r in rows for t in r.tags})
+    query = {k: v for k, v in (("kind", kind), ("status", status), ("tag", tag)) if v}
+    html = (
+        request.app[PAGES]
+        .get_template("office.html")
+        .render(
+            lang=lang,
+            office=office,
+            today=today,
+            rows=shown,
+            total=len(rows),
+            counts=counts,
+            statuses=list(STATUS_ORDER),
+            kinds=[(k, kind_name(k, lang)) for k in kinds],
+            tags=tags,
+            kind=kind,
+            status=status,
+            tag=tag,
+            token=token,
+            query=query,
+            days_left=lambda days: days_left_phrase(days, lang),
+        )
+    )
+    return web.Response(text=html, content_type="text/html", headers=private)
+
+
+def _csv_cell(value: str | int) -> str | int:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -205,6 +205,18 @@ class Store:
         async with self._db.write() as conn:
             return await queue.release(conn, claims)
 
+    async def skip(self, claims: Sequence[Claim], reason: str, now: datetime) -> int:
+        """Skip claimed rows with a reason instead of sending them."""
+        if not claims:
+            return 0
+        async with self._db.write() as conn:
+            return await queue.skip(conn, claims, reason, now)
+
+    async def release_all_claims(self) -> int:
+        """Drop every claim on pending rows: for a single writer starting up after a crash."""
+        async with self._db.write() as conn:
+            return await queue.release_all(conn)
+
     async def next_due_at(self) -> datetime | None:
         """When the next pending reminder can be claimed (may be in the past), or None."""
         async with self._db.read() as conn:

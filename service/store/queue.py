@@ -292,6 +292,28 @@ async def release(conn: AsyncConnection, claims: Sequence[Claim]) -> int:
     return len(ours)
 
 
+async def skip(conn: AsyncConnection, claims: Sequence[Claim], reason: str, now: datetime) -> int:
+    """Skip claimed rows that must not be sent; return how many were still ours."""
+    ours = await _still_ours(conn, claims)
+    for batch in chunks(sorted(ours)):
+        await conn.execute(
+            update(reminders)
+            .where(R.key.in_(batch), R.status == "pending")
+            .values(status="skipped", reason=reason, updated_at=to_utc(now), **_RELEASED)
+        )
+    return len(ours)
+
+
+async def release_all(conn: AsyncConnection) -> int:
+    """Drop every claim on pending rows (only safe when no other instance can hold one)."""
+    result = await conn.execute(
+        update(reminders)
+        .where(R.status == "pending", R.claim_token.is_not(None))
+        .values(**_RELEASED)
+    )
+    return result.rowcount
+
+
 async def _delivery(
     conn: AsyncConnection,
     key: str,
