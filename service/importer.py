@@ -426,6 +426,8 @@ class ImportResult:
     old_text: str | None
     new_text: str
     include_pattern: str | None = None
+    #: The people file as it was read (a change after that refuses the write).
+    target_stat: os.stat_result | None = None
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -525,6 +527,7 @@ def plan_import(config_path: Path, csv_path: Path, into: str = DEFAULT_TARGET) -
     table = read_csv(csv_path)
     sources = _people_by_file(config)
     old_text = _read_target(target)
+    target_stat = os.stat(target) if old_text is not None else None
 
     main_text = config_path.read_text(encoding="utf-8").removeprefix("\ufeff")
     patterns = list(config.include)
@@ -589,11 +592,8 @@ def plan_import(config_path: Path, csv_path: Path, into: str = DEFAULT_TARGET) -
     new_text, people_index, result = _build_text(
         target, old_text, table, table.rows, stand_ins, config
     )
-    result.csv_path, result.config_path, result.include_pattern = (
-        csv_path,
-        config_path,
-        include_pattern,
-    )
+    result.csv_path, result.config_path = csv_path, config_path
+    result.include_pattern, result.target_stat = include_pattern, target_stat
 
     mapped = _validate(config_path, main_text, base, target, patterns, new_text, people_index)
     reported = {(row, order) for row, order, _ in problems}
@@ -849,20 +849,25 @@ def _without_key(message: str, path: Sequence[str | int]) -> str:
 def write_import(result: ImportResult) -> None:
     """Write the people file atomically, then add the include to the main config if needed."""
     target = result.target
-    if result.old_text != result.new_text:
-        data = result.new_text.encode("utf-8")
-        if result.old_text is None:
-            _create_file(target, data, result.config_path)
-        else:
-            _write_atomically(Path(os.path.realpath(target)), data, os.stat(target))
-    if result.include_pattern is not None:
-        pattern = result.include_pattern
-        try:
-            apply_edit(result.config_path, lambda text: add_include(text, pattern))
-        except StaywatchError:
-            if result.old_text is None:
-                target.unlink(missing_ok=True)
-            raise
+    try:
+        if result.old_text != result.new_text:
+            data = result.new_text.encode("utf-8")
+            if result.old_text is None or result.target_stat is None:
+                _create_file(target, data, result.config_path)
+            else:
+                real = Path(os.path.realpath(target))
+                _write_atomically(real, data, result.target_stat)
+        if result.include_pattern is not None:
+            pattern = result.include_pattern
+            try:
+                apply_edit(result.config_path, lambda text: add_include(text, pattern))
+            except (StaywatchError, OSError):
+                if result.old_text is None:
+                    target.unlink(missing_ok=True)
+                raise
+    except OSError as exc:
+        where = exc.filename or target
+        raise StaywatchError(f"cannot write {where}: {exc.strerror}") from None
 
 
 def _create_file(target: Path, data: bytes, like: Path) -> None:
