@@ -33,16 +33,8 @@ from pydantic import (
 
 from service.errors import ConfigError, ConfigProblem
 from service.keys import SLUG, Duration
+from service.kinds import KINDS
 
-KINDS = (
-    "stay_expiry",
-    "arc_registration",
-    "arc_expiry",
-    "address_report",
-    "nhis_premium",
-    "passport_expiry",
-    "custom",
-)
 Kind = Literal[
     "stay_expiry",
     "arc_registration",
