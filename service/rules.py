@@ -195,6 +195,10 @@ class BusinessCalendar:
             self._years[year] = found
         return found
 
+    def holidays_in(self, year: int) -> dict[date, str]:
+        """The public holidays of ``year`` known to the calendar package, by date."""
+        return dict(self._holidays(year))
+
     def closed_reason(self, day: date) -> str | None:
         """Why offices are closed on ``day`` (holiday name or weekday), or None if open."""
         if day in self._closed:

@@ -264,6 +264,22 @@ class SmtpTransport:
             text=reply,
         )
 
+    async def probe(self) -> str:
+        """Connect, negotiate TLS and log in as a send would, send nothing; describe it.
+
+        Raises TransientDeliveryError (with the server's reply) when that fails.
+        """
+        client = await self._connect()
+        try:
+            steps = ["connected"]
+            if self.mail.security != "none":
+                steps.append("TLS")
+            if self.mail.username:
+                steps.append(f"logged in as {self.mail.username}")
+            return f"{self.endpoint}: " + ", ".join(steps)
+        finally:
+            await _shut(client, quit=True, grace=self.mail.timeout)
+
     async def _ready(self, slot: _Slot) -> aiosmtplib.SMTP:
         """The slot's connection, alive and ready; (re)connect when needed."""
         client = slot.client

@@ -9,7 +9,7 @@ is timezone-aware.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -88,6 +88,14 @@ class Store:
         except (DBAPIError, OSError, TimeoutError):
             return False
         return True
+
+    async def clock_skew(self, now: datetime) -> timedelta | None:
+        """``now`` minus the database server's clock (PostgreSQL), or None (SQLite)."""
+        if self.dialect != "postgresql":
+            return None
+        async with self._db.read() as conn:
+            server = (await conn.execute(text("SELECT now()"))).scalar_one()
+        return to_utc(now) - to_utc(server)
 
     async def schema_is_current(self) -> bool:
         """True when the schema is at the newest shipped migration."""

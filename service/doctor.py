@@ -1,0 +1,193 @@
+"""``staywatch doctor``: check a deployment end to end, without sending anything.
+
+Each check says ok or FAIL and, when it fails, what to do. The checks are
+independent: a broken database does not hide a broken SMTP login.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from pathlib import Path
+
+from service.clock import Clock, SystemClock
+from service.config import Config, load_config
+from service.errors import ConfigError, StaywatchError
+from service.store import Store
+from service.transport import SmtpTransport, load_password
+
+#: A host clock further than this from the database's is reported.
+MAX_SKEW = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The outcome of one check."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        """``ok    name: detail`` or ``FAIL  name: detail; fix``."""
+        text = f"{'ok  ' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
+        return text if self.ok or not self.fix else f"{text}; {self.fix}"
+
+    def as_json(self) -> dict[str, str | bool]:
+        """The JSON form of ``doctor --json``."""
+        return {"check": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
+
+
+async def run_checks(path: Path, *, clock: Clock | None = None) -> list[Check]:
+    """Every check for the config at ``path``; nothing is sent or written."""
+    clock = clock or SystemClock()
+    try:
+        config = await asyncio.to_thread(load_config, path)
+    except ConfigError as exc:
+        problems = [str(p) for p in exc.problems]
+        shown = "; ".join(problems[:3]) + (
+            f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+        )
+        return [Check("config", False, shown, f"run `staywatch check -c {path}` and fix the file")]
+    people = len(config.people)
+    deadlines = sum(len(p.deadlines) for p in config.people)
+    checks = [Check("config", True, f"{path}: {people} people, {deadlines} deadlines")]
+    checks.append(await _database(config, clock))
+    checks.append(await _mail(config))
+    checks.append(_secret(config))
+    checks.append(await _public_url(config))
+    checks.append(_holidays(config, clock))
+    return checks
+
+
+async def _guard(name: str, probe: Callable[[], Awaitable[Check]], fix: str) -> Check:
+    try:
+        return await probe()
+    except StaywatchError as exc:
+        return Check(name, False, str(exc), fix)
+
+
+async def _database(config: Config, clock: Clock) -> Check:
+    async def probe() -> Check:
+        store = await Store.open(config.database_url, migrate=False)
+        try:
+            if not await store.ping():
+                return Check("database", False, f"{store.url} does not answer", "is it running?")
+            if not await store.schema_is_current():
+                return Check(
+                    "database",
+                    False,
+                    f"{store.url}: the schema is not the current one",
+                    "start `staywatch run` once: it applies the migrations",
+                )
+            skew = await store.clock_skew(clock.now())
+            detail = f"{store.url}: reachable, schema current"
+            if skew is not None:
+                if abs(skew) > MAX_SKEW:
+                    return Check(
+                        "clock",
+                        False,
+                        f"this host's clock is {skew.total_seconds():+.0f} s off the database's",
+                        "run an NTP client (systemd-timesyncd, chrony) on both machines",
+                    )
+                detail += f"; clock within {abs(skew.total_seconds()):.1f} s of the database"
+            return Check("database", True, detail)
+        finally:
+            await store.close()
+
+    return await _guard("database", probe, "check [service] database and that the server runs")
+
+
+async def _mail(config: Config) -> Check:
+    mail = config.mail
+    if mail.transport == "maildir":
+        folder = config.resolve(mail.maildir)
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if os.access(existing, os.W_OK):
+            return Check("mail", True, f"maildir {folder} is writable")
+        return Check(
+            "mail",
+            False,
+            f"maildir {folder} is not writable",
+            f"fix the owner or mode of {existing}",
+        )
+
+    async def probe() -> Check:
+        password = load_password(mail, base_dir=config.base_dir)
+        transport = SmtpTransport(mail, password)
+        return Check("mail", True, await transport.probe() + " (nothing sent)")
+
+    return await _guard(
+        "mail",
+        probe,
+        "check [mail] host, port, security and the login; `staywatch send-test ADDRESS` "
+        "sends a real message",
+    )
+
+
+def _secret(config: Config) -> Check:
+    path = config.resolve(config.service.secret_file)
+    if not path.exists():
+        return Check("secret", True, f"{path} does not exist yet; it is created (0600) on start")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        return Check(
+            "secret",
+            False,
+            f"{path} has mode {mode:04o}: others can read feed and link keys",
+            f"run chmod 600 {path}",
+        )
+    return Check("secret", True, f"{path} has mode {mode:04o}")
+
+
+async def _public_url(config: Config) -> Check:
+    import aiohttp
+
+    url = f"{config.feed.public_url}/healthz"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(url) as response,
+        ):
+            if response.status in (200, 503):
+                state = "healthy" if response.status == 200 else "running but unhealthy"
+                return Check("public url", True, f"{config.feed.public_url} answers ({state})")
+            return Check(
+                "public url",
+                False,
+                f"{url} answered {response.status}, not staywatch",
+                "point the reverse proxy at [feed] listen, or fix [feed] public_url",
+            )
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        return Check(
+            "public url",
+            False,
+            f"{url} cannot be reached ({type(exc).__name__})",
+            "start the daemon; links in emails use [feed] public_url, so it must be reachable "
+            "by the people who get them",
+        )
+
+
+def _holidays(config: Config, clock: Clock) -> Check:
+    from service.rules import BusinessCalendar
+
+    calendar = BusinessCalendar.for_config(config)
+    year = clock.now().astimezone(UTC).year
+    missing = [y for y in (year, year + 1) if not calendar.holidays_in(y)]
+    if missing:
+        return Check(
+            "holidays",
+            False,
+            f"no {config.service.holidays} public holidays known for {missing}",
+            "upgrade the holidays package, or list them in [service] extra_holidays",
+        )
+    return Check(
+        "holidays", True, f"{config.service.holidays} holidays known for {year}-{year + 1}"
+    )
