@@ -20,9 +20,11 @@ from typing import Any
 
 from icalendar import Alarm, Calendar, Event, vDuration
 
+from service import texts
 from service.clock import to_utc
 from service.config import Config, Custom, NhisPremium, Person
 from service.plan import Occurrence, Reminder
+from service.rules import BusinessCalendar
 
 PRODID = "-//staywatch//staywatch feed//EN"
 #: Length of the timed event drawn for an ``at`` deadline.
@@ -31,139 +33,6 @@ AT_EVENT_LENGTH = timedelta(minutes=30)
 #: Some clients slow down or drop alarms beyond a handful.
 MAX_ALARMS = 10
 DONE_MARK = "✓ "
-
-_MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Texts:
-    """The words of one language. Kept here until texts.py is wired in."""
-
-    kinds: Mapping[str, str]
-    nhis_for: str
-    personal: str
-    windows: Mapping[str, str]
-    window_other: str
-    stage: str
-    stage_one: str
-    name_prefix: str
-    deadline_on: str
-    moved: str
-    closed: str
-    closed_notice: str
-    done: str
-    month: str
-
-
-_TEXTS: dict[str, _Texts] = {
-    "en": _Texts(
-        kinds={
-            "stay_expiry": "Visa (period of stay) expires",
-            "arc_registration": "Foreigner registration (residence card) due",
-            "arc_expiry": "Permanent residence card expires",
-            "address_report": "Change of address report due",
-            "nhis_premium": "NHIS premium due",
-            "passport_expiry": "Passport expires",
-            "custom": "Personal deadline",
-        },
-        nhis_for="NHIS premium for {month} due",
-        personal="Personal deadline",
-        windows={
-            "stay_expiry": "Extension window open",
-            "arc_registration": "Registration window open",
-            "address_report": "Address report window open",
-        },
-        window_other="Window open: {label}",
-        stage="{label} in {days} days",
-        stage_one="{label} tomorrow",
-        name_prefix="{name}: ",
-        deadline_on="Deadline: {date}",
-        moved="Moved from {nominal} because offices are closed ({reasons}).",
-        closed="Offices are closed on this day ({reason}); act on a business day before it.",
-        closed_notice="Offices are closed on the deadline day ({reason}).",
-        done="Marked as done.",
-        month="{month_name} {year}",
-    ),
-    "ko": _Texts(
-        kinds={
-            "stay_expiry": "체류기간 만료",
-            "arc_registration": "외국인등록 신청 기한",
-            "arc_expiry": "영주증 유효기간 만료",
-            "address_report": "체류지 변경신고 기한",
-            "nhis_premium": "건강보험료 납부일",
-            "passport_expiry": "여권 만료",
-            "custom": "개인 일정 기한",
-        },
-        nhis_for="{month}분 건강보험료 납부일",
-        personal="개인 일정 기한",
-        windows={
-            "stay_expiry": "체류기간 연장 신청 기간",
-            "arc_registration": "외국인등록 신청 기간",
-            "address_report": "체류지 변경신고 기간",
-        },
-        window_other="{label} 신청 기간",
-        stage="{label} D-{days}",
-        stage_one="{label} D-1",
-        name_prefix="{name}: ",
-        deadline_on="기한: {date}",
-        moved="관공서 휴무({reasons})로 {nominal}에서 변경되었습니다.",
-        closed="이날은 관공서 휴무일({reason})입니다. 그 전 평일에 처리하세요.",
-        closed_notice="기한 당일은 관공서 휴무일({reason})입니다.",
-        done="완료로 표시됨.",
-        month="{year}년 {month_number}월",
-    ),
-    "zh": _Texts(
-        kinds={
-            "stay_expiry": "居留期限到期",
-            "arc_registration": "外国人登录截止",
-            "arc_expiry": "永久居留证到期",
-            "address_report": "住址变更申报截止",
-            "nhis_premium": "健康保险费缴费日",
-            "passport_expiry": "护照到期",
-            "custom": "个人截止事项",
-        },
-        nhis_for="{month}健康保险费缴费日",
-        personal="个人截止事项",
-        windows={
-            "stay_expiry": "可申请延期",
-            "arc_registration": "可办理外国人登录",
-            "address_report": "可申报住址变更",
-        },
-        window_other="可办理：{label}",
-        stage="{label}（还有{days}天）",
-        stage_one="{label}（明天）",
-        name_prefix="{name}：",
-        deadline_on="截止日期：{date}",
-        moved="因政府机关休息（{reasons}），日期由{nominal}调整。",
-        closed="当天政府机关休息（{reason}），请在之前的工作日办理。",
-        closed_notice="截止当天政府机关休息（{reason}）。",
-        done="已标记为完成。",
-        month="{year}年{month_number}月",
-    ),
-}
-
-
-def _texts(language: str) -> _Texts:
-    return _TEXTS.get(language, _TEXTS["en"])
-
-
-def _month(texts: _Texts, covers: str) -> str:
-    year, month = (int(part) for part in covers.split("-"))
-    return texts.month.format(year=year, month_number=month, month_name=_MONTHS_EN[month - 1])
-
 
 # -- the events, before rendering ------------------------------------------------
 
@@ -318,58 +187,57 @@ def _events_of(
 # -- rendering -------------------------------------------------------------------
 
 
-def _label(texts: _Texts, person: Person, occ: Occurrence) -> str:
-    if occ.kind == "custom":
-        return occ.title if occ.title and not person.hide_details else texts.personal
-    if occ.kind == "nhis_premium" and occ.covers:
-        return texts.nhis_for.format(month=_month(texts, occ.covers))
-    return texts.kinds.get(occ.kind, occ.kind)
+def _label(lang: str, person: Person, occ: Occurrence) -> str:
+    title = None if person.hide_details else occ.title
+    return texts.event_label(occ.kind, lang, covers=occ.covers, title=title)
 
 
-def _stage_text(texts: _Texts, label: str, days_left: int) -> str:
-    if days_left <= 0:
-        return label
-    if days_left == 1:
-        return texts.stage_one.format(label=label)
-    return texts.stage.format(label=label, days=days_left)
-
-
-def _summary(texts: _Texts, event: _Event, all_people: bool) -> str:
+def _summary(lang: str, event: _Event, all_people: bool) -> str:
     occ, person = event.occurrence, event.person
-    label = _label(texts, person, occ)
+    label = _label(lang, person, occ)
     if event.role == "window":
-        text = texts.windows.get(occ.kind) or texts.window_other.format(label=label)
+        text = texts.window_label(occ.kind, lang) or texts.ui("window_open", lang, label=label)
     elif event.role == "stage":
-        text = _stage_text(texts, label, event.days_left)
+        text = texts.stage_label(label, event.days_left, lang)
     else:
         text = label
     if all_people and not person.hide_details:
-        text = texts.name_prefix.format(name=person.name) + text
+        text = texts.ui("person_event", lang, name=person.name, text=text)
     return DONE_MARK + text if event.done else text
 
 
-def _description(texts: _Texts, event: _Event) -> str:
+def _closed(lang: str, day: date, reason: str, business: BusinessCalendar) -> str:
+    # Offices are closed on the deadline day: the email's sentence, with the day to act by.
+    return texts.closed_notice(day, reason, business.last_business_day_before(day), lang)
+
+
+def _description(lang: str, event: _Event, business: BusinessCalendar) -> str:
     occ = event.occurrence
     lines: list[str] = []
     if event.role == "deadline":
         if occ.note and not event.person.hide_details:
             lines.append(occ.note)
         if occ.moved:
-            reasons = ", ".join(f"{m.day.isoformat()} {m.reason}" for m in occ.moved)
-            lines.append(texts.moved.format(nominal=occ.nominal.isoformat(), reasons=reasons))
+            lines.append(texts.moved_notice(occ.nominal, occ.date, occ.moved[0].reason, lang))
         if occ.closed:
-            lines.append(texts.closed.format(reason=occ.closed))
+            lines.append(_closed(lang, occ.date, occ.closed, business))
         if event.done:
-            lines.append(texts.done)
+            lines.append(texts.ui("done", lang))
     else:
-        lines.append(texts.deadline_on.format(date=occ.date.isoformat()))
+        lines.append(texts.ui("deadline_on", lang, date=occ.date.isoformat()))
         if event.closed_notice and occ.closed:
-            lines.append(texts.closed_notice.format(reason=occ.closed))
+            lines.append(_closed(lang, occ.date, occ.closed, business))
     return "\n".join(lines)
 
 
 def _render(
-    texts: _Texts, event: _Event, *, all_people: bool, stamp: datetime, sequence: int
+    lang: str,
+    event: _Event,
+    business: BusinessCalendar,
+    *,
+    all_people: bool,
+    stamp: datetime,
+    sequence: int,
 ) -> Event:
     vevent = Event()
     vevent.add("uid", event.uid)
@@ -378,20 +246,20 @@ def _render(
     vevent.add("sequence", sequence)
     vevent.add("dtstart", event.start)
     vevent.add("dtend", event.end)
-    summary = _summary(texts, event, all_people)
+    summary = _summary(lang, event, all_people)
     vevent.add("summary", summary)
-    description = _description(texts, event)
+    description = _description(lang, event, business)
     if description:
         vevent.add("description", description)
     vevent.add("transp", "TRANSPARENT")
     vevent.add("categories", ["staywatch", event.occurrence.kind])
     if event.done:
         vevent.add("x-staywatch-done", "TRUE")
-    label = _label(texts, event.person, event.occurrence)
+    label = _label(lang, event.person, event.occurrence)
     for reminder, days_left in event.alarms:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", _stage_text(texts, label, days_left))
+        alarm.add("description", texts.stage_label(label, days_left, lang))
         alarm.add("trigger", to_utc(reminder.due), parameters={"VALUE": "DATE-TIME"})
         vevent.add_component(alarm)
     return vevent
@@ -423,7 +291,8 @@ def build_feed(
     """
     if all_people is None:
         all_people = len(people) > 1
-    texts = _texts(language)
+    lang = texts.language(language)
+    business = BusinessCalendar.for_config(config)
     when = to_utc(stamp).replace(microsecond=0)
     refresh = timedelta(minutes=config.feed.refresh_minutes)
     zone = (
@@ -444,8 +313,9 @@ def build_feed(
     for event in _events(config, people, occurrences, acknowledged):
         calendar.add_component(
             _render(
-                texts,
+                lang,
                 event,
+                business,
                 all_people=all_people,
                 stamp=when,
                 sequence=sequences.get(event.uid, 0),
@@ -492,14 +362,18 @@ def bump_sequences(
     return result
 
 
-def calendar_name(person: Person | None) -> str:
-    """A default X-WR-CALNAME: the person's name, or none when they hide details.
+def calendar_name(person: Person | None, language: str = "en") -> str:
+    """A default X-WR-CALNAME in ``language``: the person's name, or none when they hide details.
 
     ``None`` names the all-people feed.
     """
     if person is None:
-        return "staywatch: everyone"
-    return "staywatch" if person.hide_details else f"staywatch: {person.name}"
+        return texts.ui("calendar_everyone", language)
+    return (
+        "staywatch"
+        if person.hide_details
+        else texts.ui("calendar_name", language, name=person.name)
+    )
 
 
 def etag_for(body: bytes) -> str:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from service.clock import Clock, SystemClock
 from service.config import Config, Office, Person
-from service.feed import build_feed, etag_for, event_fingerprints
+from service.feed import build_feed, calendar_name, etag_for, event_fingerprints
 from service.plan import Occurrence, plan
 from service.status import open_store
 from service.store import Store
@@ -129,12 +129,8 @@ async def build_document(
     else:
         entry = config.person(person)
         people = [entry] if entry else []
-    if person is None:
-        name, language = "staywatch: everyone", "en"
-    else:
-        name, language = f"staywatch: {people[0].name}", people[0].language
-        if people[0].hide_details:
-            name = "staywatch"
+    language = people[0].language if person is not None and people else "en"
+    name = calendar_name(people[0] if person is not None and people else None, language)
     scope = person or ADMIN_SCOPE
     return await _document(config, store, people, person, scope, name, language, None, clock)
 

@@ -581,6 +581,17 @@ UI: dict[str, dict[Language, str]] = {
     },
     "deadline_on": {"en": "Deadline: {date}", "ko": "기한: {date}", "zh": "截止日期：{date}"},
     "done": {"en": "Marked as done.", "ko": "완료로 표시됨.", "zh": "已标记为完成。"},
+    "calendar_everyone": {
+        "en": "staywatch: everyone",
+        "ko": "staywatch: 전체",
+        "zh": "staywatch：全体人员",
+    },
+    "window_open": {
+        "en": "Window open: {label}",
+        "ko": "{label} 신청 기간",
+        "zh": "可办理：{label}",
+    },
+    "person_event": {"en": "{name}: {text}", "ko": "{name}: {text}", "zh": "{name}：{text}"},
     # -- office emails: escalations and digests ---------------------------------------
     "office_greeting": {
         "en": "Hello {office},",
@@ -860,6 +871,75 @@ def advice(kind: str, lang: str, *, autopay: bool = False) -> list[str]:
 def window_label(kind: str, lang: str) -> str | None:
     """The action-window label ("Extension window open"), or None if the kind has none."""
     return _kind(kind, lang).window
+
+
+#: What a calendar event is called: the deadline without its date. Custom
+#: deadlines use their title (or the kind name when it is hidden).
+_EVENT_LABELS: dict[str, dict[Language, str]] = {
+    "stay_expiry": {
+        "en": "Visa (period of stay) expires",
+        "ko": "체류기간 만료",
+        "zh": "居留期限到期",
+    },
+    "arc_registration": {
+        "en": "Foreigner registration (residence card) due",
+        "ko": "외국인등록 기한",
+        "zh": "外国人登录截止",
+    },
+    "arc_expiry": {
+        "en": "Permanent residence card (F-5) expires",
+        "ko": "영주증(F-5) 만료",
+        "zh": "永久居留证（F-5）到期",
+    },
+    "address_report": {
+        "en": "Change of address report due",
+        "ko": "체류지 변경 신고 기한",
+        "zh": "居留地变更申报截止",
+    },
+    "nhis_premium": {
+        "en": "NHIS premium due",
+        "ko": "건강보험료 납부 기한",
+        "zh": "健康保险费缴费日",
+    },
+    "passport_expiry": {"en": "Passport expires", "ko": "여권 만료", "zh": "护照到期"},
+}
+_PREMIUM_FOR: dict[Language, str] = {
+    "en": "NHIS premium for {month} due",
+    "ko": "{month}분 건강보험료 납부 기한",
+    "zh": "{month}健康保险费缴费日",
+}
+
+
+def event_label(
+    kind: str, lang: str, *, covers: str | None = None, title: str | None = None
+) -> str:
+    """A calendar event's name: the deadline without its date ("Passport expires").
+
+    An NHIS premium names the month it ``covers``; a custom deadline is its
+    ``title``, or "Personal deadline" when there is none (hidden details).
+    """
+    lang_ = language(lang)
+    labels = _EVENT_LABELS.get(kind)
+    if labels is None:
+        return kind_name(kind, lang_, title)
+    if kind == "nhis_premium" and covers:
+        return _PREMIUM_FOR[lang_].format(month=month_label(covers, lang_))
+    return labels[lang_]
+
+
+def stage_label(label: str, days: int, lang: str) -> str:
+    """A calendar reminder ``days`` ahead: "Passport expires in 30 days", "여권 만료 D-30".
+
+    ``label`` alone on the day itself or after it.
+    """
+    if days <= 0:
+        return label
+    lang_ = language(lang)
+    if lang_ == "ko":
+        return f"{label} D-{days}"
+    if lang_ == "zh":
+        return f"{label}（{countdown(days, lang_)}）"
+    return f"{label} {days_left_phrase(days, lang_)}"
 
 
 def month_label(covers: str, lang: str) -> str:

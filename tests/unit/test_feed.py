@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
+from service import texts
 from service.config import Config, Person, parse_config
 from service.feed import (
     MAX_ALARMS,
@@ -163,11 +164,13 @@ def _feed(
 ) -> bytes:
     if person_id is None:
         people = list(config.people)
-        name, lang = calendar_name(None), language or "en"
+        lang = language or "en"
+        name = calendar_name(None, lang)
     else:
         person = _person(config, person_id)
         people = [person]
-        name, lang = calendar_name(person), language or person.language
+        lang = language or person.language
+        name = calendar_name(person, lang)
     return build_feed(
         config,
         people,
@@ -314,11 +317,13 @@ def test_summaries_are_in_the_persons_language(
     ko = _events(_feed(config, occurrences, "wang-fang", language="ko"))
 
     assert str(zh["wang-fang/visa@staywatch"]["SUMMARY"]) == "居留期限到期"
-    assert str(zh["wang-fang/visa/window@staywatch"]["SUMMARY"]) == "可申请延期"
-    assert str(zh["wang-fang/visa/P30D@staywatch"]["SUMMARY"]) == "居留期限到期（还有30天）"
+    assert str(zh["wang-fang/visa/window@staywatch"]["SUMMARY"]) == "可申请延长居留期限"
+    assert str(zh["wang-fang/visa/P30D@staywatch"]["SUMMARY"]) == "居留期限到期（还剩30天）"
+    assert str(zh["wang-fang/visa/P1D@staywatch"]["SUMMARY"]) == "居留期限到期（明天截止）"
     assert str(ko["wang-fang/visa@staywatch"]["SUMMARY"]) == "체류기간 만료"
     assert str(ko["wang-fang/visa/window@staywatch"]["SUMMARY"]) == "체류기간 연장 신청 기간"
     assert str(ko["wang-fang/visa/P30D@staywatch"]["SUMMARY"]) == "체류기간 만료 D-30"
+    assert str(ko["wang-fang/visa/P1D@staywatch"]["SUMMARY"]) == "체류기간 만료 D-1"
 
 
 def test_nhis_summary_names_the_month_covered(
@@ -332,7 +337,7 @@ def test_nhis_summary_names_the_month_covered(
         "NHIS premium for January 2027 due"
     )
     assert str(ko["nguyen-van-an/nhis/2026-12-25@staywatch"]["SUMMARY"]) == (
-        "2027년 1월분 건강보험료 납부일"
+        "2027년 1월분 건강보험료 납부 기한"
     )
 
 
@@ -343,12 +348,35 @@ def test_description_has_the_note_and_why_the_date_moved(
 
     visa = str(events["wang-fang/visa@staywatch"]["DESCRIPTION"])
     assert visa.splitlines()[0] == "D-2, Seoul National University"
-    assert "Offices are closed on this day (Sunday)" in visa
+    # The same sentences as the reminder emails (texts.closed_notice, texts.moved_notice).
+    assert visa.splitlines()[-1] == (
+        "Immigration offices and HiKorea online applications are closed on Sunday, "
+        "14 March 2027. The last business day before it is Friday, 12 March 2027: act by then."
+    )
     nhis = events["wang-fang/nhis/2026-12-25@staywatch"]
     assert nhis.decoded("DTSTART") == date(2026, 12, 28)
     assert str(nhis["DESCRIPTION"]) == (
-        "Moved from 2026-12-25 because offices are closed "
-        "(2026-12-25 Christmas Day, 2026-12-26 Saturday, 2026-12-27 Sunday)."
+        "Friday, 25 December 2026 (Christmas Day) is a day off, "
+        "so the deadline moves to Monday, 28 December 2026."
+    )
+
+
+def test_descriptions_are_in_the_persons_language(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    zh = _events(_feed(config, occurrences, "wang-fang"))
+    ko = _events(_feed(config, occurrences, "wang-fang", language="ko"))
+
+    assert str(zh["wang-fang/nhis/2026-12-25@staywatch"]["DESCRIPTION"]) == (
+        "2026年12月25日（星期五，圣诞节）为休息日，期限调整为2026年12月28日（星期一）。"
+    )
+    assert str(ko["wang-fang/nhis/2026-12-25@staywatch"]["DESCRIPTION"]) == (
+        "휴일이라 기한이 바뀌었습니다: 2026년 12월 25일(금, 성탄절) → 2026년 12월 28일(월)"
+    )
+    assert str(zh["wang-fang/visa/P30D@staywatch"]["DESCRIPTION"]) == "截止日期：2027-03-14"
+    assert str(ko["wang-fang/visa/P30D@staywatch"]["DESCRIPTION"]) == "기한: 2027-03-14"
+    assert "2027년 3월 12일(금)까지 처리하세요" in str(
+        ko["wang-fang/visa@staywatch"]["DESCRIPTION"]
     )
 
 
@@ -402,7 +430,8 @@ def test_each_stage_is_its_own_all_day_event(
     )
     # The deadline falls on a Sunday: the extra Friday reminder says why.
     friday = stages["wang-fang/visa/P2D@staywatch"]
-    assert "closed on the deadline day (Sunday)" in str(friday["DESCRIPTION"])
+    assert "are closed on Sunday, 14 March 2027" in str(friday["DESCRIPTION"])
+    assert "act by then" in str(friday["DESCRIPTION"])
     assert "wang-fang/visa/PT0S@staywatch" not in events
     assert not any("-P" in uid for uid in events)  # overdue repeats are not stages
 
@@ -533,6 +562,53 @@ def test_an_old_occurrence_of_a_one_off_deadline_gives_way_to_the_current_one(
     events = _events(_feed(renewed, (*stale, *current), "wang-fang"))
 
     assert events["wang-fang/visa@staywatch"].decoded("DTSTART") == date(2029, 3, 14)
+
+
+def test_wording_changes_neither_fingerprints_nor_structure(
+    occurrences: tuple[Occurrence, ...],
+) -> None:
+    # Every person switched to another language: the same events, the same fingerprints.
+    switched = CONFIG.replace('language = "zh"', 'language = "ko"').replace(
+        'language = "en"', 'language = "zh"'
+    )
+    other = parse_config(switched)
+    assert event_fingerprints(
+        parse_config(CONFIG), parse_config(CONFIG).people, occurrences, ()
+    ) == event_fingerprints(other, other.people, occurrences, ())
+
+    def structure(body: bytes) -> list[bytes]:
+        lines = body.replace(b"\r\n ", b"").split(b"\r\n")
+        keep = (b"UID", b"DTSTART", b"DTEND", b"SEQUENCE", b"TRIGGER", b"BEGIN", b"END")
+        return [line for line in lines if line.split(b":")[0].split(b";")[0] in keep]
+
+    config = parse_config(CONFIG)
+    bodies = [_feed(config, occurrences, language=lang) for lang in ("en", "ko", "zh")]
+    assert structure(bodies[0]) == structure(bodies[1]) == structure(bodies[2])
+    assert len(set(bodies)) == 3
+
+
+def test_calendar_name_follows_the_language(config: Config) -> None:
+    wang, jamie = _person(config, "wang-fang"), _person(config, "jamie-private")
+
+    assert calendar_name(wang) == "staywatch: Wang Fang"
+    assert calendar_name(wang, "zh") == "staywatch：Wang Fang"
+    assert calendar_name(None) == "staywatch: everyone"
+    assert calendar_name(None, "ko") == "staywatch: 전체"
+    assert calendar_name(jamie, "zh") == "staywatch"
+
+
+@pytest.mark.parametrize(
+    ("lang", "personal"), [("en", "Personal deadline"), ("ko", "개인 기한"), ("zh", "个人事项")]
+)
+def test_hidden_deadlines_get_the_kind_name(
+    config: Config, occurrences: tuple[Occurrence, ...], lang: str, personal: str
+) -> None:
+    events = _events(_feed(config, occurrences, "jamie-private", language=lang))
+    hidden = [str(e["SUMMARY"]) for e in events.values() if "custom" in e["CATEGORIES"].cats]
+
+    assert personal in hidden
+    assert all(summary.startswith(personal) for summary in hidden)
+    assert texts.window_label("stay_expiry", lang) in {str(e["SUMMARY"]) for e in events.values()}
 
 
 def test_sequences_are_applied_by_uid(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
