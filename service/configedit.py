@@ -59,8 +59,8 @@ _HEADER_NAME = re.compile(r"^\s*(\[\[?)(.*?)(\]\]?)\s*(?:#.*)?$")
 
 # New tables list their keys in this order, whatever order the caller used, so
 # that the same command always writes the same text.
-_PERSON_ORDER = ("id", "name", "email", "language", "timezone")
-_DEADLINE_ORDER = (
+PERSON_ORDER = ("id", "name", "email", "language", "timezone", "hide_details", "tags")
+DEADLINE_ORDER = (
     "id",
     "kind",
     "title",
@@ -152,7 +152,7 @@ class _Lines:
         return line[: len(line) - len(line.lstrip())]
 
 
-def _scan(text: str) -> tuple[_Lines, list[tuple[int, str]]]:
+def scan_lines(text: str) -> tuple[_Lines, list[tuple[int, str]]]:
     """Split into lines and find the table headers, skipping multi-line strings and arrays."""
     lines = text.splitlines(keepends=True)
     inside: list[bool] = []
@@ -282,7 +282,7 @@ def _ids(text: str) -> list[tuple[str | None, list[str | None]]]:
 
 def _layout(text: str) -> _Layout:
     ids = _ids(text)
-    lines, headers = _scan(text)
+    lines, headers = scan_lines(text)
     blocks: list[_Block] = []
     people: list[_Block] = []
     for line, name in headers:
@@ -420,7 +420,7 @@ def add_person(
         at = len(lines.lines)
         gap = 1 if at and not lines.blank(at - 1) else 0
         indent = key_indent = ""
-    keys = [f"{key_indent}{key} = {_render(v)}" for key, v in _ordered(values, _PERSON_ORDER)]
+    keys = [f"{key_indent}{key} = {_render(v)}" for key, v in _ordered(values, PERSON_ORDER)]
     result = _insert(lines, at, gap, f"{indent}[[person]]", keys)
     return _expect(result, [*_ids(text), (person_id, [])])
 
@@ -460,7 +460,7 @@ def add_deadline(
         )
         key_indent = indent
     values = {**fields, "id": deadline_id, "kind": kind}
-    keys = [f"{key_indent}{key} = {_render(v)}" for key, v in _ordered(values, _DEADLINE_ORDER)]
+    keys = [f"{key_indent}{key} = {_render(v)}" for key, v in _ordered(values, DEADLINE_ORDER)]
     result = _insert(lines, person.region_end, gap, f"{indent}[[person.deadline]]", keys)
     expected = [
         (pid, [*dids, deadline_id] if pid == person_id else dids) for pid, dids in _ids(text)
@@ -597,11 +597,11 @@ def apply_edit(path: Path, edit: Callable[[str], str]) -> Config:
     data = (bom + new_text).encode("utf-8")
     if data == original:
         return config
-    _write_atomically(target, data, before)
+    write_atomically(target, data, before)
     return config
 
 
-def _write_atomically(target: Path, data: bytes, before: os.stat_result) -> None:
+def write_atomically(target: Path, data: bytes, before: os.stat_result) -> None:
     folder = target.parent
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
@@ -625,7 +625,7 @@ def _write_atomically(target: Path, data: bytes, before: os.stat_result) -> None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def _changed(target: Path, before: os.stat_result) -> bool:
@@ -641,7 +641,7 @@ def _changed(target: Path, before: os.stat_result) -> bool:
     )
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     # The rename is only durable once the folder's entry is on disk.
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:

@@ -49,7 +49,14 @@ from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT
 
 from service.config import Config, Person, index_lines, load_config, parse_config
-from service.configedit import _fsync_dir, _scan, _write_atomically, apply_edit
+from service.configedit import (
+    DEADLINE_ORDER,
+    PERSON_ORDER,
+    apply_edit,
+    fsync_dir,
+    scan_lines,
+    write_atomically,
+)
 from service.errors import ConfigError, ConfigProblem, StaywatchError
 from service.plan import plan
 
@@ -75,27 +82,6 @@ COLUMNS = (*PERSON_COLUMNS, *DEADLINE_COLUMNS, *NHIS_COLUMNS)
 EXPORT_ONLY = ("next_deadline", "next_date", "days_left")
 REQUIRED = ("id", "name", "email")
 
-_PERSON_ORDER = ("id", "name", "email", "language", "timezone", "hide_details", "tags")
-_DEADLINE_ORDER = (
-    "id",
-    "kind",
-    "title",
-    "date",
-    "entry",
-    "moved",
-    "at",
-    "rrule",
-    "start",
-    "until",
-    "schedule",
-    "autopay",
-    "remind",
-    "roll",
-    "overdue",
-    "escalate",
-    "recipients",
-    "note",
-)
 _DATE = re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})\.?$")
 _TRUE = {"true", "yes", "y", "1", "o", "on"}
 _FALSE = {"false", "no", "n", "0", "x", "off"}
@@ -336,13 +322,13 @@ def _ordered(values: Mapping[str, Any], order: Sequence[str]) -> list[tuple[str,
 def render_person(person: Mapping[str, Any]) -> str:
     """A ``[[person]]`` table with its deadlines as TOML text, keys in a fixed order."""
     lines = ["[[person]]"]
-    for key, value in _ordered(person, _PERSON_ORDER):
+    for key, value in _ordered(person, PERSON_ORDER):
         if key != "deadline":
             lines.append(f"{_bare(key)} = {_render_value(value)}")
     for deadline in person.get("deadline", []):
         lines.append("")
         lines.append("  [[person.deadline]]")
-        for key, value in _ordered(deadline, _DEADLINE_ORDER):
+        for key, value in _ordered(deadline, DEADLINE_ORDER):
             lines.append(f"  {_bare(key)} = {_render_value(value)}")
     return "\n".join(lines) + "\n"
 
@@ -394,7 +380,7 @@ def add_include(text: str, pattern: str) -> str:
         return tomlkit.dumps(doc)
     if current is not None:
         raise StaywatchError('include in the config is not a list; write include = ["..."]')
-    lines, headers = _scan(text)
+    lines, headers = scan_lines(text)
     line = f"include = [{_render_value(pattern)}]  # more [[person]] files"
     at = headers[0][0] if headers else len(lines.lines)
     while at > 0 and lines.comment(at - 1):
@@ -710,7 +696,7 @@ def _replace_tables(
     tomlkit replaces the tables instead.
     """
     assert aot is not None
-    lines, headers = _scan(old_text)
+    lines, headers = scan_lines(old_text)
     starts = [line for line, name in headers if name == "person"]
     if len(starts) == len(aot.body):
         # A person's table runs until the next header that is not one of its own.
@@ -856,7 +842,7 @@ def write_import(result: ImportResult) -> None:
                 _create_file(target, data, result.config_path)
             else:
                 real = Path(os.path.realpath(target))
-                _write_atomically(real, data, result.target_stat)
+                write_atomically(real, data, result.target_stat)
         if result.include_pattern is not None:
             pattern = result.include_pattern
             try:
@@ -893,7 +879,7 @@ def _create_file(target: Path, data: bytes, like: Path) -> None:
             ) from None
     finally:
         Path(temp).unlink(missing_ok=True)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 # -- export -------------------------------------------------------------------------------
