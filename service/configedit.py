@@ -602,6 +602,7 @@ def apply_edit(path: Path, edit: Callable[[str], str]) -> Config:
 
 
 def write_atomically(target: Path, data: bytes, before: os.stat_result) -> None:
+    """Replace ``target`` with ``data``: temp file in its folder, fsync, same mode, rename."""
     folder = target.parent
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
@@ -642,6 +643,7 @@ def _changed(target: Path, before: os.stat_result) -> bool:
 
 
 def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable."""
     # The rename is only durable once the folder's entry is on disk.
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
