@@ -28,12 +28,32 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
+
+# The long fault-injection scenarios (kill -9 bursts, a stopped PostgreSQL, two
+# daemons, a restart storm, a five-day soak): about 15 minutes; see docs/reliability.md.
+# They stop and start the local PostgreSQL cluster once.
+reliability: $(STAMP)
+	$(BIN)/pytest -q -rP -m slow tests/reliability $(PYTEST_ARGS)
 
 test: lint typecheck layers pytest
 
+# Benchmarks (not timed tests): results in docs/benchmarks.md, QUICK=1 is a smoke run.
+# Bench-only tools are installed when missing; without them their benchmark is skipped.
+BENCH_APT := nginx wrk remind
 bench: $(STAMP)
-	$(BIN)/python -m bench $(if $(QUICK),--quick,)
+	@$(BIN)/python -c "import matplotlib" 2>/dev/null || $(BIN)/python -m pip install -q matplotlib \
+		|| echo "bench: matplotlib could not be installed; the plot is skipped"
+	@missing=""; for t in nginx wrk remind; do \
+		command -v $$t >/dev/null 2>&1 || test -x /usr/sbin/$$t || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "bench: installing$$missing with apt-get"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_APT) >/dev/null) \
+				|| echo "bench: apt-get could not install$$missing; those baselines are skipped"; \
+		else echo "bench:$$missing missing and apt-get not usable (not root?); those baselines are skipped"; fi; \
+	fi
+	$(BIN)/python -m bench $(if $(QUICK),--quick,) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

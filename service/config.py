@@ -526,10 +526,44 @@ class Config(_Model):
 
 # -- locating errors -------------------------------------------------------------
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(
-    r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\")(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"))*)\s*="
-)
+_HEADER = re.compile(r"^\s*(\[\[?)(.*?)\]\]?\s*(?:#.*)?$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _dotted_key(text: str, start: int = 0) -> tuple[list[str], int] | None:
+    """The keys of a dotted TOML key at ``start`` (bare, "basic" or 'literal' parts) and
+    where it ends (after trailing blanks); None when there is no key there."""
+    keys: list[str] = []
+    i = start
+    while True:
+        while text[i : i + 1] in (" ", "\t") and i < len(text):
+            i += 1
+        if text[i : i + 1] == '"':
+            end = i + 1
+            while end < len(text) and text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            try:
+                keys.append(tomllib.loads(f"k = {text[i : end + 1]}")["k"])
+            except tomllib.TOMLDecodeError:
+                return None
+            i = end + 1
+        elif text[i : i + 1] == "'":
+            end = text.find("'", i + 1)
+            if end < 0:
+                return None
+            keys.append(text[i + 1 : end])
+            i = end + 1
+        else:
+            bare = _BARE_KEY.match(text, i)
+            if bare is None:
+                return None
+            keys.append(bare.group())
+            i = bare.end()
+        while text[i : i + 1] in (" ", "\t") and i < len(text):
+            i += 1
+        if text[i : i + 1] != ".":
+            return keys, i
+        i += 1
 
 
 def index_lines(text: str) -> dict[tuple[str | int, ...], int]:
@@ -537,10 +571,13 @@ def index_lines(text: str) -> dict[tuple[str | int, ...], int]:
     lines: dict[tuple[str | int, ...], int] = {}
     counters: dict[tuple[str, ...], int] = {}
     current: tuple[str | int, ...] = ()
-    for number, line in enumerate(text.splitlines(), start=1):
+    # TOML ends lines at LF (CRLF) only; str.splitlines would also split at NEL, LS ...
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         header = _HEADER.match(line)
-        if header:
-            names = tuple(part.strip().strip("\"'") for part in header.group(2).split("."))
+        inside = _dotted_key(header.group(2)) if header else None
+        if header and inside and inside[1] == len(header.group(2)):
+            names = tuple(inside[0])
             if header.group(1) == "[[":
                 counters[names] = counters.get(names, -1) + 1
                 for other in list(counters):
@@ -553,11 +590,13 @@ def index_lines(text: str) -> dict[tuple[str | int, ...], int]:
                 if prefix in counters and (depth < len(names) or header.group(1) == "[["):
                     path.append(counters[prefix])
             current = tuple(path)
-            lines.setdefault(current, number)
+            # Tables named only inside a header ([mail.x], [[a.b]]) are located there too.
+            for end in range(1, len(path) + 1):
+                lines.setdefault(tuple(path[:end]), number)
             continue
-        key = _KEY.match(line)
-        if key:
-            dotted = [part.strip().strip('"') for part in key.group(1).split(".")]
+        key = _dotted_key(line)
+        if key and line[key[1] : key[1] + 1] == "=":
+            dotted = key[0]
             for depth in range(1, len(dotted) + 1):
                 lines.setdefault((*current, *dotted[:depth]), number)
     return lines
@@ -795,7 +834,7 @@ def _semantic_offices(raw: Mapping[str, Any]) -> Iterator[tuple[list[str | int],
         return
     people = raw.get("person")
     ids = (
-        {p.get("id") for p in people if isinstance(p, Mapping)}
+        {p.get("id") for p in people if isinstance(p, Mapping) and isinstance(p.get("id"), str)}
         if isinstance(people, list)
         else set()
     )

@@ -13,7 +13,7 @@ import fcntl
 import logging
 import signal
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -49,6 +49,8 @@ log = logging.getLogger("staywatch")
 
 #: How often a running daemon re-reads token generations (``feed-url --rotate``).
 TOKEN_RECHECK_SECONDS = 1.0
+#: How soon a dispatch round that failed (database unreachable) is tried again.
+DISPATCH_RETRY_SECONDS = 5
 
 
 def run_daemon(path: Path) -> int:
@@ -220,7 +222,7 @@ class Daemon:
     async def _serve(self) -> int:
         self._secret = secret_of(self.config)
         self._transport = make_transport(self.config)
-        await replan(self.config, self.store, self.clock.now())
+        await replan(self.config, self.store, self.clock.now(), skip_unchanged=True)
         CONFIG_OK.set(1)
         await self._rebuild_tokens()
 
@@ -245,6 +247,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(reloader.reload("SIGHUP")))
 
         waker.start()
+        waker.arm(await self.store.next_due_at())  # armed before READY=1
         waker.kick()  # anything that fell due while we were down goes out now
         dispatch_task = asyncio.create_task(self._dispatch_loop(dispatcher, waker))
         watch_task = asyncio.create_task(reloader.watch(self._stop))
@@ -310,10 +313,18 @@ class Daemon:
                 waker.arm(next_due)
                 dispatcher.prepare_soon(next_due)
             except (StaywatchError, OSError) as exc:
-                log.error("dispatch failed: %s; trying again at the next tick", exc)
+                log.error("dispatch failed: %s; trying again in %d s", exc, DISPATCH_RETRY_SECONDS)
+                self._retry_dispatch(waker)
             except Exception:
-                # Never stop dispatching for good: log it and look again at the next tick.
-                log.exception("dispatch failed unexpectedly; trying again at the next tick")
+                # Never stop dispatching for good: log it and look again soon.
+                log.exception("dispatch failed unexpectedly; trying again soon")
+                self._retry_dispatch(waker)
+
+    def _retry_dispatch(self, waker: Waker) -> None:
+        # The database (or the disk) may be back any moment: look again soon rather
+        # than at the next safety tick, which can be a minute away.
+        with contextlib.suppress(Exception):
+            waker.arm(self.clock.now() + timedelta(seconds=DISPATCH_RETRY_SECONDS))
 
     async def _tick(self) -> None:
         await self._heartbeat()
@@ -408,7 +419,10 @@ class Daemon:
         if path is None:
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = path.with_name(path.name + ".lock")
+        # The lock sits beside the real file: a symlink or another spelling of the
+        # path must find the same lock.
+        real = path.resolve()
+        lock_path = real.with_name(real.name + ".lock")
         handle = lock_path.open("a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -104,17 +105,23 @@ class Dispatcher:
         stats = DispatchStats()
         while not self.stopping:
             now = self.clock.now()
+            # No send starts once the lease may be over (e.g. after SIGSTOP or a stall):
+            # another instance may own the row by then. Measured before the claim, on
+            # the monotonic clock, leaving each send two timeouts to finish in.
+            send_by = time.monotonic() + self.lease_seconds - 2 * self._config().mail.timeout
             claims = await self.store.claim_due(
                 now, self.owner, lease_seconds=self.lease_seconds, limit=BATCH
             )
             if not claims:
                 break
-            await self._send_batch(claims, stats)
+            await self._send_batch(claims, stats, send_by)
             if len(claims) < BATCH:
                 break
         return stats
 
-    async def _send_batch(self, claims: list[Claim], stats: DispatchStats) -> None:
+    async def _send_batch(
+        self, claims: list[Claim], stats: DispatchStats, send_by: float = float("inf")
+    ) -> None:
         config = self._config()
         if self._secret is None:
             self._secret = secret_of(config)
@@ -140,6 +147,9 @@ class Dispatcher:
             gen = generations.get(person, 0)
             feed_urls[person] = calendar_url(config, feed_token(self._secret, person, gen))
 
+        # The transport's own limit, taken here so that the lease is checked when a
+        # send really starts, not when it joins the queue.
+        slots = asyncio.Semaphore(config.mail.concurrency)
         dashboards: dict[str, str] = {}
         for office_id in {escalation_office(c.occurrence) for c in claims} - {None}:
             assert office_id is not None
@@ -182,7 +192,10 @@ class Dispatcher:
                     dashboard_url=dashboards.get(office_id),
                 )
             try:
-                result = await self.transport.send(message)
+                async with slots:
+                    if time.monotonic() > send_by:
+                        return claim, None, _LeaseOver()
+                    result = await self.transport.send(message)
             except (TransientDeliveryError, PermanentDeliveryError) as exc:
                 return claim, None, exc
             refused = "; ".join(f"{a}: {c} {t}" for a, (c, t) in result.refused.items())
@@ -201,14 +214,21 @@ class Dispatcher:
         results = await asyncio.gather(*(one(c) for c in claims))
         sent: list[tuple[Claim, SentInfo]] = []
         unknown: list[Claim] = []
+        late: list[Claim] = []
         for claim, info, error in results:
             if info is not None:
                 sent.append((claim, info))
                 DISPATCH_LAG.observe(max(0.0, (info.at - claim.due).total_seconds()))
             elif error is None:
                 unknown.append(claim)
+            elif isinstance(error, _LeaseOver):
+                late.append(claim)
             else:
                 await self._record_failure(claim, error, stats)
+        if late:
+            # Unsent: back to the queue if still ours (fenced), else the new owner's.
+            stats.released += await self.store.release(late)
+            log.warning("the lease ran out before %d reminders were sent; released", len(late))
         if sent:
             await self.store.mark_sent(sent)
             SENDS.labels("sent").inc(len(sent))
@@ -416,6 +436,10 @@ class Dispatcher:
             self._preparing.cancel()
             await asyncio.gather(self._preparing, return_exceptions=True)
         await self.transport.close()
+
+
+class _LeaseOver(Exception):
+    """The claim's lease may be over: the send was not started."""
 
 
 def _log_prepare_failure(task: asyncio.Task[int]) -> None:

@@ -59,6 +59,21 @@ def header_text(value: str) -> str:
     return text.replace("=?", "= ?")
 
 
+#: Characters that make a display name a quoted-string. When Python folds a long
+#: address header it can drop those quotes, and "Lima, Ana <x@y>" becomes two
+#: addresses; display names therefore go without them (spaces instead).
+_ADDRESS_SPECIALS = str.maketrans(dict.fromkeys('"\\,;:<>@()[]', " "))
+#: Longer display names are cut: Python folds two over-long words in an address
+#: header into an empty line, which ends the header block early.
+DISPLAY_NAME_MAX = 64
+
+
+def display_name(value: str) -> str:
+    """``value`` made safe as the display name of an address: one short line, no specials."""
+    text = " ".join(header_text(value).translate(_ADDRESS_SPECIALS).split())
+    return text[:DISPLAY_NAME_MAX].rstrip()
+
+
 def sender_domain(sender: str) -> str:
     """The domain of the From address, ASCII (IDNA) form; ``localhost`` when there is none."""
     _, address = parseaddr(sender)
@@ -125,7 +140,7 @@ def _subject(head: str, tail: str, lang: str) -> str:
 
 
 def _recipients(person: Person) -> list[Address]:
-    name = header_text(person.name)
+    name = display_name(person.name)
     return [Address(display_name=name, addr_spec=address) for address in person.email]
 
 
@@ -366,7 +381,7 @@ def _local_time(when: datetime, tz: ZoneInfo) -> str:
 
 
 def _office_recipients(office: Office) -> list[Address]:
-    name = header_text(office.name)
+    name = display_name(office.name)
     return [Address(display_name=name, addr_spec=address) for address in office.email]
 
 

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from service.basis import PLAN_BASIS, plan_basis
 from service.clock import Clock, SystemClock
 from service.config import Config, load_config
 from service.errors import ConfigError, StaywatchError, UnknownDeadline, UnknownPerson
-from service.plan import Occurrence, longest_lead_days, longest_overdue_days, plan
+from service.keys import escalation_office
+from service.plan import Occurrence, longest_lead_days, longest_overdue_days, plan, store_window
 from service.store import Store
+from service.store.reconcile import RESTORABLE
 
 #: A daemon that has not written its heartbeat for this long is reported as stopped.
 HEARTBEAT_STALE = timedelta(minutes=3)
@@ -88,20 +91,30 @@ def _day_start(day: date, tz: ZoneInfo) -> datetime:
 async def upcoming_reminders(
     config: Config, start: date, end: date, person: str | None = None
 ) -> list[UpcomingRow]:
-    """Reminders due from the start of ``start`` to the start of ``end`` (service zone)."""
+    """Reminders due from the start of ``start`` to the start of ``end`` (service zone).
+
+    When the store holds exactly this config's plan for today (see
+    :mod:`service.basis`) and the window lies inside what it keeps, the stored
+    rows are read; otherwise the config is planned and the store asked for
+    statuses.
+    """
     tz = ZoneInfo(config.service.timezone)
     low, high = _day_start(start, tz), _day_start(end, tz)
-    occurrences = plan(
-        config,
-        start - timedelta(days=longest_overdue_days(config) + 1),
-        end + timedelta(days=longest_lead_days(config) + 1),
-        people=[person] if person else None,
-    )
-    planned = [r for o in occurrences for r in o.reminders if low <= r.due < high]
-    planned.sort(key=lambda r: (r.due, r.key))
     statuses: dict[str, str] = {}
     acked: set[str] = set()
     async with open_store(config, create=False) as store:
+        if store is not None:
+            stored = await _stored_upcoming(config, store, start, end, person)
+            if stored is not None:
+                return stored
+        occurrences = plan(
+            config,
+            start - timedelta(days=longest_overdue_days(config) + 1),
+            end + timedelta(days=longest_lead_days(config) + 1),
+            people=[person] if person else None,
+        )
+        planned = [r for o in occurrences for r in o.reminders if low <= r.due < high]
+        planned.sort(key=lambda r: (r.due, r.key))
         if store is not None:
             statuses = await store.statuses([r.key for r in planned])
             acked = await store.acknowledged(person)
@@ -114,6 +127,54 @@ async def upcoming_reminders(
             UpcomingRow(r.key, r.person, r.deadline, r.kind, r.date, r.offset, r.due, status)
         )
     return rows
+
+
+async def _stored_upcoming(
+    config: Config, store: Store, start: date, end: date, person: str | None
+) -> list[UpcomingRow] | None:
+    """The window's rows straight from the store, or None when it may not match the plan."""
+    tz = ZoneInfo(config.service.timezone)
+    today = SystemClock().now().astimezone(tz).date()
+    kept_from, kept_until = store_window(config, today)
+    if (
+        start - timedelta(days=longest_overdue_days(config) + 1) < kept_from
+        or end + timedelta(days=longest_lead_days(config) + 1) > kept_until
+    ):
+        return None
+    if await store.get_meta(PLAN_BASIS) != plan_basis(config, today):
+        return None
+    acked = await store.acknowledged(person)
+    zones: dict[str, ZoneInfo] = {}
+    out = []
+    for row in await store.reminders(
+        start=_day_start(start, tz), end=_day_start(end, tz), person=person
+    ):
+        if escalation_office(row.occurrence) is not None:
+            continue  # an office's escalation, not one of the person's reminders
+        if row.status == "skipped" and row.reason in RESTORABLE:
+            continue  # no longer planned
+        zone = zones.get(row.person)
+        if zone is None:
+            entry = config.person(row.person)
+            if entry is None:
+                continue
+            zone = zones[row.person] = config.zone_of(entry)
+        status = row.status
+        if status == "pending" and row.occurrence in acked:
+            status = "acknowledged"
+        out.append(
+            UpcomingRow(
+                row.key,
+                row.person,
+                row.deadline,
+                row.kind,
+                row.occurrence_date,
+                row.offset,
+                row.due.astimezone(zone),
+                status,
+            )
+        )
+    return out
 
 
 def _occurrences_of(config: Config, person: str, deadline: str, today: date) -> list[Occurrence]:

@@ -8,6 +8,7 @@ from collections.abc import Collection
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from service.basis import PLAN_BASIS, plan_basis
 from service.config import Config
 from service.metrics import PLAN_SECONDS
 from service.plan import plan, store_window
@@ -23,14 +24,21 @@ async def replan(
     now: datetime,
     *,
     people: Collection[str] | None = None,
+    skip_unchanged: bool = False,
 ) -> ReconcileStats:
     """Plan ``people`` (default: everyone) and reconcile their reminders into the store.
 
     People in the store but no longer in the config have their pending
-    reminders skipped when the whole config is re-planned.
+    reminders skipped when the whole config is re-planned. With
+    ``skip_unchanged`` (a daemon start) a full re-plan is skipped when the
+    config, the day and the code are those of the last full re-plan.
     """
     started = time.perf_counter()
     today = now.astimezone(ZoneInfo(config.service.timezone)).date()
+    basis = plan_basis(config, today) if people is None else ""
+    if skip_unchanged and basis and await store.get_meta(PLAN_BASIS) == basis:
+        log.info("config and day as at the last plan: nothing to re-plan")
+        return ReconcileStats(unchanged=len(config.people))
     start, end = store_window(config, today)
     ids = [p.id for p in config.people] if people is None else list(people)
     occurrences = plan(
@@ -45,6 +53,7 @@ async def replan(
     stats = await store.reconcile(
         occurrences, people=[i for i in ids if i in present], window_start=start, now=now
     )
+    gone: list[str] = []
     if people is None:
         await store.forget_people(present, now)
     else:
@@ -52,6 +61,11 @@ async def replan(
         if gone:
             await store.forget_people(present, now)
     await store.set_meta("last_plan", now.isoformat())
+    if people is None:
+        await store.set_meta(PLAN_BASIS, basis)
+    elif stats.rows_written or gone:
+        # Rows changed for part of a (new) config: the store now matches no full basis.
+        await store.set_meta(PLAN_BASIS, "")
     PLAN_SECONDS.observe(time.perf_counter() - started)
     log.info(
         "planned %d people: %s",

@@ -15,13 +15,8 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -29,6 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from service.errors import StoreError
+
+if TYPE_CHECKING:
+    # alembic is imported only when a migration has to run: it costs ~0.1 s.
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS: Final = Path(__file__).resolve().parent.parent / "migrations"
 #: Execution option that makes a SQLite transaction take the write lock at BEGIN.
@@ -234,6 +233,8 @@ def _probe_sqlite(path: str) -> None:
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     """An alembic config for the shipped migrations, without any ini file."""
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     config.attributes["connection"] = connection
@@ -243,21 +244,65 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 @cache
 def head_revisions() -> frozenset[str]:
     """The revisions the shipped migrations end at."""
+    from alembic.script import ScriptDirectory
+
     return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+_REVISION = re.compile(r'^revision(?::[^=]*)?=\s*["\']([^"\']+)["\']', re.MULTILINE)
+_DOWN = re.compile(r'^down_revision(?::[^=]*)?=\s*["\']([^"\']+)["\']', re.MULTILINE)
+
+
+@cache
+def shipped_heads() -> frozenset[str]:
+    """:func:`head_revisions` read off the migration files, without importing alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        revisions.update(_REVISION.findall(source))
+        parents.update(_DOWN.findall(source))
+    return frozenset(revisions - parents)
+
+
+def _stamped(connection: Connection) -> frozenset[str] | None:
+    """The revisions the database says it is at, or None when it has no alembic table."""
+    try:
+        rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    except DBAPIError:
+        return None
+    return frozenset(str(row[0]) for row in rows)
 
 
 def _upgrade(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+    from alembic import command
+
     command.upgrade(alembic_config(connection), "head")
 
 
 def _current(connection: Connection) -> frozenset[str]:
+    from alembic.runtime.migration import MigrationContext
+
     return frozenset(MigrationContext.configure(connection).get_current_heads())
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision (alembic ``upgrade head``)."""
+    """Bring the schema to the newest revision (alembic ``upgrade head``).
+
+    A database already at the shipped head is left alone without loading alembic
+    (every CLI command and daemon start opens the store).
+    """
+    try:
+        async with engine.connect() as conn:
+            current = await conn.run_sync(_stamped)
+        if current is not None and current == shipped_heads():
+            return
+    except (DBAPIError, OSError) as exc:
+        raise open_error(engine.url, exc) from exc
+    from alembic.util import CommandError
+
     try:
         async with engine.connect() as conn:
             await conn.execution_options(**{WRITE_OPTION: True})

@@ -124,6 +124,9 @@ class Reminder(Base):
         Index("ix_reminders_status_due", "status", "due"),
         Index("ix_reminders_person", "person"),
         Index("ix_reminders_occurrence", "occurrence", "status", "due"),
+        # The few rows waiting for a retry or holding a lease (migration 0002).
+        Index("ix_reminders_status_next_attempt", "status", "next_attempt"),
+        Index("ix_reminders_status_claimed_until", "status", "claimed_until"),
     )
 
 

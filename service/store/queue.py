@@ -308,7 +308,8 @@ async def release_all(conn: AsyncConnection) -> int:
     """Drop every claim on pending rows (only safe when no other instance can hold one)."""
     result = await conn.execute(
         update(reminders)
-        .where(R.status == "pending", R.claim_token.is_not(None))
+        # A claim sets token and lease end together; the lease end is indexed.
+        .where(R.status == "pending", R.claimed_until.is_not(None), R.claim_token.is_not(None))
         .values(**_RELEASED)
     )
     return result.rowcount
@@ -354,12 +355,16 @@ async def next_due_at(conn: AsyncConnection, dialect: str) -> datetime | None:
     waiting_at = latest(
         R.due, func.coalesce(R.next_attempt, R.due), func.coalesce(R.claimed_until, R.due)
     )
-    held = await conn.execute(
-        select(func.min(waiting_at, type_=UTCDateTime())).where(
-            R.status == "pending",
-            or_(R.next_attempt.is_not(None), R.claimed_until.is_not(None)),
+    candidates = [to_utc(first)] if first is not None else []
+    # Rows waiting for a retry, then rows under a lease: one indexed query each
+    # (an OR of the two would scan every pending row).
+    for column in (R.next_attempt, R.claimed_until):
+        held = await conn.execute(
+            select(func.min(waiting_at, type_=UTCDateTime())).where(
+                R.status == "pending", column.is_not(None)
+            )
         )
-    )
-    second = held.scalar_one_or_none()
-    candidates = [to_utc(t) for t in (first, second) if t is not None]
+        second = held.scalar_one_or_none()
+        if second is not None:
+            candidates.append(to_utc(second))
     return min(candidates) if candidates else None
