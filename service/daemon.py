@@ -116,6 +116,16 @@ class Daemon:
         assert self._tokens is not None
         return self._tokens.lookup(token)
 
+    def cached_feed_for(self, token: str) -> CachedFeed | None:
+        """The cached calendar of a live person/admin token; None: take the full path."""
+        tokens = self._tokens
+        if tokens is None or time.monotonic() - self._tokens_checked > TOKEN_RECHECK_SECONDS:
+            return None  # generations and acknowledgements are due a recheck
+        found = tokens.lookup(token)
+        if found is None or found[0] == "office":
+            return None
+        return self._feeds.get(found[1] if found[0] == "person" else None)
+
     async def feed(self, person: str | None) -> CachedFeed:
         """The cached calendar, built once per state change."""
         cached = self._feeds.get(person)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, Protocol
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
+from multidict import CIMultiDict
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.clock import Clock
@@ -34,6 +35,8 @@ NOT_FOUND = b"Not found\n"
 _FEED_200 = FEED_REQUESTS.labels("200")
 _FEED_304 = FEED_REQUESTS.labels("304")
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
+#: Sent with every answer (by the middleware; calendars carry them in their cached headers).
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
 
 
 class WebState(Protocol):
@@ -57,6 +60,14 @@ class WebState(Protocol):
 
     async def feed(self, person: str | None) -> CachedFeed:
         """The cached calendar of a person (None: everyone)."""
+        ...
+
+    def cached_feed_for(self, token: str) -> CachedFeed | None:
+        """The already cached calendar of a live person or admin token, without awaiting.
+
+        None sends the request down the full path (:meth:`lookup_token`, :meth:`feed`):
+        an unknown token, an office token, a feed not built yet, or a token recheck due.
+        """
         ...
 
     async def office_document(self, office_id: str) -> CachedFeed | None:
@@ -91,6 +102,43 @@ class CachedFeed:
     last_modified: datetime
     #: ``last_modified`` as an HTTP date, formatted once rather than per request.
     http_date: str = ""
+    #: Both validators, and the whole header sets of the four answers (200/304, plain/gzip),
+    #: built once when the feed is cached rather than per request.
+    etags: frozenset[str] = field(init=False, repr=False, compare=False)
+    headers_200: CIMultiDict[str] = field(init=False, repr=False, compare=False)
+    headers_200_gzip: CIMultiDict[str] = field(init=False, repr=False, compare=False)
+    headers_304: CIMultiDict[str] = field(init=False, repr=False, compare=False)
+    headers_304_gzip: CIMultiDict[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        http_date = self.http_date or format_datetime(
+            self.last_modified.astimezone(UTC), usegmt=True
+        )
+
+        def headers(etag: str, *extra: tuple[str, str]) -> CIMultiDict[str]:
+            return CIMultiDict(
+                [
+                    ("ETag", etag),
+                    ("Last-Modified", http_date),
+                    ("Cache-Control", "private, max-age=300"),
+                    ("Vary", "Accept-Encoding"),
+                    *extra,
+                    *SECURITY_HEADERS,
+                ]
+            )
+
+        content_type = ("Content-Type", CALENDAR_TYPE)
+        set_ = object.__setattr__  # frozen: the derived fields are filled in once, here
+        set_(self, "http_date", http_date)
+        set_(self, "etags", frozenset((self.etag, self.etag_gzip)))
+        set_(self, "headers_200", headers(self.etag, content_type))
+        set_(
+            self,
+            "headers_200_gzip",
+            headers(self.etag_gzip, ("Content-Encoding", "gzip"), content_type),
+        )
+        set_(self, "headers_304", headers(self.etag))
+        set_(self, "headers_304_gzip", headers(self.etag_gzip))
 
     @classmethod
     def of(cls, document: FeedDocument) -> CachedFeed:
@@ -135,8 +183,9 @@ async def _security_headers(request: web.Request, handler: Any) -> web.StreamRes
     except web.HTTPNotFound:
         # A path no route matches (an empty or cut-off token) looks like a wrong token.
         response = _not_found()
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    headers = response.headers
+    for name, value in SECURITY_HEADERS:
+        headers.setdefault(name, value)
     return response
 
 
@@ -147,7 +196,11 @@ def _not_found() -> web.Response:
 async def calendar(request: web.Request) -> web.StreamResponse:
     """GET/HEAD /calendar/{token}.ics with ETag, Last-Modified, 304 and gzip."""
     state = request.app[STATE]
-    found = await state.lookup_token(request.match_info["token"])
+    token = request.match_info["token"]
+    cached = state.cached_feed_for(token)
+    if cached is not None:
+        return _serve_calendar(request, cached)
+    found = await state.lookup_token(token)
     if found is None:
         FEED_REQUESTS.labels("404").inc()
         return _not_found()
@@ -164,28 +217,18 @@ async def calendar(request: web.Request) -> web.StreamResponse:
 def _serve_calendar(request: web.Request, cached: CachedFeed) -> web.Response:
     """A cached calendar with its validators: 304 when the client has it, gzip when asked."""
     wants_gzip = "gzip" in request.headers.get("Accept-Encoding", "").lower()
-    etag = cached.etag_gzip if wants_gzip else cached.etag
-    headers = {
-        "ETag": etag,
-        "Last-Modified": cached.http_date
-        or format_datetime(cached.last_modified.astimezone(UTC), usegmt=True),
-        "Cache-Control": "private, max-age=300",
-        "Vary": "Accept-Encoding",
-    }
-    if _not_modified(request, {cached.etag, cached.etag_gzip}, cached.last_modified):
+    if _not_modified(request, cached.etags, cached.last_modified):
         _FEED_304.inc()
-        return web.Response(status=304, headers=headers)
+        return web.Response(
+            status=304, headers=cached.headers_304_gzip if wants_gzip else cached.headers_304
+        )
     _FEED_200.inc()
     if wants_gzip:
-        headers["Content-Encoding"] = "gzip"
-        body = cached.gzipped
-    else:
-        body = cached.body
-    headers["Content-Type"] = CALENDAR_TYPE
-    return web.Response(body=body, headers=headers)
+        return web.Response(body=cached.gzipped, headers=cached.headers_200_gzip)
+    return web.Response(body=cached.body, headers=cached.headers_200)
 
 
-def _not_modified(request: web.Request, etags: set[str], last_modified: datetime) -> bool:
+def _not_modified(request: web.Request, etags: frozenset[str], last_modified: datetime) -> bool:
     match = request.headers.get("If-None-Match")
     if match is not None:
         given = {tag.strip() for tag in match.split(",")}
