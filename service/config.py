@@ -465,6 +465,15 @@ class Office(_Model):
         return bool(set(self.tags) & set(person.tags))
 
 
+def absolute_database_url(url: str, base_dir: Path) -> str:
+    """``url`` with a relative SQLite path taken from ``base_dir`` (the config's folder)."""
+    match = re.match(r"^(sqlite(?:\+\w+)?):///(?!/)(.+)$", url)
+    if not match or match.group(2).startswith(":memory:"):
+        return url
+    path = Path(match.group(2)).expanduser()
+    return f"{match.group(1)}:///{path if path.is_absolute() else base_dir / path}"
+
+
 class Config(_Model):
     """A validated config file. ``path`` is where it came from."""
 
@@ -493,11 +502,7 @@ class Config(_Model):
     @property
     def database_url(self) -> str:
         """The SQLAlchemy URL with relative SQLite paths made absolute."""
-        url = self.service.database
-        match = re.match(r"^(sqlite(?:\+\w+)?):///(?!/)(.+)$", url)
-        if match and not match.group(2).startswith(":memory:"):
-            return f"{match.group(1)}:///{self.resolve(match.group(2))}"
-        return url
+        return absolute_database_url(self.service.database, self.base_dir)
 
     def person(self, person_id: str) -> Person | None:
         """The person with this id, if any."""

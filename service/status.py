@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from service.basis import PLAN_BASIS, plan_basis
 from service.clock import Clock, SystemClock
-from service.config import Config, load_config
+from service.config import Config, ServiceSection, absolute_database_url, load_config
 from service.errors import ConfigError, StaywatchError, UnknownDeadline, UnknownPerson
 from service.keys import escalation_office
 from service.plan import Occurrence, longest_lead_days, longest_overdue_days, plan, store_window
@@ -252,15 +252,12 @@ def _fallback_database_url(path: Path) -> str | None:
     """The database of a config that does not validate, if its TOML can be read at all."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        url = raw.get("service", {}).get("database", "sqlite:///var/staywatch.db")
+        url = raw.get("service", {}).get("database", ServiceSection().database)
     except (OSError, ValueError, AttributeError):
         return None
     if not isinstance(url, str):
         return None
-    match = re.match(r"^(sqlite(?:\+\w+)?):///(?!/)(.+)$", url)
-    if match:
-        return f"{match.group(1)}:///{path.resolve().parent / match.group(2)}"
-    return url
+    return absolute_database_url(url, path.resolve().parent)
 
 
 async def status_snapshot(
