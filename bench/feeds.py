@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from datetime import date
 from pathlib import Path
 
@@ -101,9 +102,19 @@ def serve(ctx: Context) -> list[Row]:
             with process([nginx, "-c", str(conf), "-p", str(folder)], log=folder / "nginx.log"):
                 wait_port(ng_port, 30)
                 ng_url = f"http://127.0.0.1:{ng_port}/feed.ics"
-                status, headers, same = http_get(ng_url)
-                if status != 200 or same != body:
-                    raise RuntimeError("nginx does not serve the same bytes")
+                # Right after binding, nginx may still be starting its worker: look again
+                # for a few seconds before calling the bytes different.
+                deadline = time.monotonic() + 5
+                while True:
+                    status, headers, same = http_get(ng_url)
+                    if status == 200 and same == body:
+                        break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"nginx does not serve the same bytes: status {status}, "
+                            f"{len(same)} bytes instead of {len(body)}"
+                        )
+                    time.sleep(0.2)
                 ng_etag = headers.get("ETag", "")
                 for _ in range(ctx.repeat):
                     results["sw200"].append(wrk(url, seconds))
