@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -47,7 +49,7 @@ http {{
     types {{ text/calendar ics; }}
     server {{
         listen 127.0.0.1:{port};
-        root {dir}/www;
+        root {www};
         etag on;
     }}
 }}
@@ -89,16 +91,21 @@ def serve(ctx: Context) -> list[Row]:
     env = env_for_bench()
     env["NOTIFY_SOCKET"] = notify.path
     results: dict[str, list[float]] = {"sw200": [], "sw304": [], "ng200": [], "ng304": []}
+    cleanup: list[Path] = []
     try:
         with process([STAYWATCH, "run", "-c", str(config)], env=env, log=folder / "daemon.log"):
             notify.wait_for("READY=1", 120)
             url, body, etag = _pick_feed(config, port)
-            www = folder / "www"
-            www.mkdir()
+            # nginx workers drop root's privileges: the file must sit where any user
+            # can read it (pytest's and mkdtemp's folders are private).
+            www = Path(tempfile.mkdtemp(prefix="staywatch-bench-www-"))
+            cleanup.append(www)
+            www.chmod(0o755)
             (www / "feed.ics").write_bytes(body)
+            (www / "feed.ics").chmod(0o644)
             ng_port = free_port()
             conf = folder / "nginx.conf"
-            conf.write_text(NGINX_CONF.format(dir=folder, port=ng_port))
+            conf.write_text(NGINX_CONF.format(dir=folder, www=www, port=ng_port))
             with process([nginx, "-c", str(conf), "-p", str(folder)], log=folder / "nginx.log"):
                 wait_port(ng_port, 30)
                 ng_url = f"http://127.0.0.1:{ng_port}/feed.ics"
@@ -123,6 +130,8 @@ def serve(ctx: Context) -> list[Row]:
                     results["ng304"].append(wrk(ng_url, seconds, {"If-None-Match": ng_etag}))
     finally:
         notify.close()
+        for path in cleanup:
+            shutil.rmtree(path, ignore_errors=True)
     ctx.command(f"wrk -t1 -c32 -d{seconds:g}s http://127.0.0.1:PORT/calendar/TOKEN.ics")
     ctx.command(f'wrk -t1 -c32 -d{seconds:g}s -H "If-None-Match: ETAG" URL  # 304s')
     ctx.command(f"nginx -c {folder}/nginx.conf -p {folder}  # worker_processes 1, sendfile")
