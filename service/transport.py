@@ -243,7 +243,7 @@ class SmtpTransport:
             await self._after_reply_error(slot, exc.code)
             raise _classify_reply(exc, self.endpoint) from exc
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
-            self._drop(slot)
+            await self._drop(slot)
             raise TransientDeliveryError(
                 f"{self.endpoint}: connection lost while sending: {exc.message}"
             ) from exc
@@ -251,7 +251,7 @@ class SmtpTransport:
             # E.g. a non-ASCII address and no SMTPUTF8: this message can never go.
             raise PermanentDeliveryError(f"{self.endpoint}: {exc.message}") from exc
         except (OSError, TimeoutError) as exc:
-            self._drop(slot)
+            await self._drop(slot)
             raise TransientDeliveryError(f"{self.endpoint}: {exc}") from exc
         except ValueError as exc:
             # aiosmtplib refuses addresses it cannot put on a command line safely.
@@ -292,7 +292,7 @@ class SmtpTransport:
                 return client
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 pass  # the server let it go; connect afresh below
-        self._drop(slot)
+        await self._drop(slot)
         slot.client = await self._connect()
         return slot.client
 
@@ -301,33 +301,52 @@ class SmtpTransport:
         client = aiosmtplib.SMTP(
             hostname=mail.host,
             port=mail.effective_port,
-            username=mail.username if mail.username else None,
-            password=self._password if mail.username else None,
             local_hostname=self._local_hostname,
             timeout=mail.timeout,
             use_tls=mail.security == "tls",
-            # False, not None, for "none": None would upgrade whenever offered.
-            start_tls=mail.security == "starttls",
+            # STARTTLS and login are separate steps below; False, not None,
+            # because None would upgrade whenever the server offers it.
+            start_tls=False,
             tls_context=self._tls_context,
         )
         try:
             await client.connect()
+        except aiosmtplib.SMTPResponseException as exc:
+            client.close()
+            raise TransientDeliveryError(
+                f"{self.endpoint} refused the connection: {exc.code} {exc.message}", exc.code
+            ) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError, ssl.SSLError) as exc:
+            client.close()
+            raise TransientDeliveryError(
+                f"cannot connect to {self.endpoint}: {_reason(exc)}"
+            ) from exc
+        # aiosmtplib closes the connection itself when STARTTLS or the login
+        # fails inside connect(), and a TLS socket closed that way outlives the
+        # call; holding the socket from here on lets _shut wait for it.
+        sock = client.get_transport_info("socket")
+        try:
+            if mail.security == "starttls":
+                await client.starttls()
+            if mail.username:
+                await client.login(mail.username, self._password or "")
         except aiosmtplib.SMTPAuthenticationError as exc:
-            await _shut(client, quit=False, grace=self.mail.timeout)
+            await _shut(client, quit=True, grace=mail.timeout, sock=sock)
             # Wrong credentials are fixable and say nothing about this message.
             raise TransientDeliveryError(
                 f"{self.endpoint} refused the login for {mail.username}: {exc.code} {exc.message}",
                 exc.code,
             ) from exc
         except aiosmtplib.SMTPResponseException as exc:
-            await _shut(client, quit=False, grace=self.mail.timeout)
+            await _shut(client, quit=True, grace=mail.timeout, sock=sock)
             raise TransientDeliveryError(
                 f"{self.endpoint} refused the connection: {exc.code} {exc.message}", exc.code
             ) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError, ssl.SSLError) as exc:
-            await _shut(client, quit=False, grace=self.mail.timeout)
-            reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            raise TransientDeliveryError(f"cannot connect to {self.endpoint}: {reason}") from exc
+            await _shut(client, quit=False, grace=mail.timeout, sock=sock)
+            raise TransientDeliveryError(
+                f"cannot connect to {self.endpoint}: {_reason(exc)}"
+            ) from exc
         return client
 
     async def _after_reply_error(self, slot: _Slot, code: int) -> None:
@@ -336,12 +355,13 @@ class SmtpTransport:
         # connection needs a new one next time.
         client = slot.client
         if client is not None and (code == 421 or not client.is_connected):
-            self._drop(slot)
+            await self._drop(slot)
 
-    def _drop(self, slot: _Slot) -> None:
-        if slot.client is not None:
-            slot.client.close()
-            slot.client = None
+    async def _drop(self, slot: _Slot) -> None:
+        client, slot.client = slot.client, None
+        if client is not None:
+            # No QUIT: the connection is lost or the server is closing it.
+            await _shut(client, quit=False, grace=min(self.mail.timeout, 5.0))
 
     async def close(self) -> None:
         """QUIT every open connection and wait until the sockets are closed."""
@@ -352,18 +372,20 @@ class SmtpTransport:
                 await _shut(client, quit=True, grace=min(self.mail.timeout, 5.0))
 
 
-async def _shut(client: aiosmtplib.SMTP, *, quit: bool, grace: float) -> None:
+async def _shut(
+    client: aiosmtplib.SMTP, *, quit: bool, grace: float, sock: socket.socket | None = None
+) -> None:
     """Close a client connection (politely with QUIT) and wait for its socket to close.
 
     A TLS connection closes in the background (close_notify both ways); waiting
     up to ``grace`` seconds for the socket keeps it from outliving the event
-    loop unclosed.
+    loop unclosed. Pass ``sock`` when the client may already have dropped it.
     """
-    sock = None
     try:
         if client.is_connected:
-            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-                sock = client.get_transport_info("socket")
+            if sock is None:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    sock = client.get_transport_info("socket")
             if quit:
                 with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
                     await client.quit(timeout=grace)
@@ -376,6 +398,10 @@ async def _shut(client: aiosmtplib.SMTP, *, quit: bool, grace: float) -> None:
             # asyncio has no public way to await an SSL transport's close, so poll.
             while sock.fileno() != -1:  # noqa: ASYNC110
                 await asyncio.sleep(0.005)
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "message", None) or str(exc) or type(exc).__name__
 
 
 def _classify_reply(

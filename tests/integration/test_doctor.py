@@ -10,6 +10,7 @@ import trustme
 
 from service.doctor import run_checks
 from tests.fixtures.smtp import PASSWORD, USERNAME, SmtpServer
+from tests.fixtures.sockets import connections_to
 
 
 def write_config(tmp_path: Path, mail: str) -> Path:
@@ -77,6 +78,7 @@ async def test_a_wrong_password_and_an_open_secret_fail_with_what_to_do(
     assert not checks["mail"].ok
     assert "refused the login for staywatch: 535" in checks["mail"].detail
     assert "wrong" not in checks["mail"].line()  # never print the password
+    assert connections_to(server.port) == 0  # the probe's connection is closed
     assert not checks["secret"].ok
     assert checks["secret"].fix == f"run chmod 600 {secret}"
 

@@ -22,7 +22,8 @@ from service.transport import (
     load_password,
     make_transport,
 )
-from tests.fixtures.smtp import PASSWORD, USERNAME, Script, SmtpServer
+from tests.fixtures.smtp import PASSWORD, USERNAME, Script, Security, SmtpServer
+from tests.fixtures.sockets import connections_to
 
 Start = Callable[..., SmtpServer]
 NOW = datetime(2027, 1, 5, 0, 0, tzinfo=UTC)
@@ -106,15 +107,21 @@ async def test_a_wrong_password_is_transient_and_not_shown(smtp_server: Start) -
     assert "wrong-secret" not in str(caught.value)
     assert USERNAME in str(caught.value)
     assert server.messages == []
+    # The TLS connection is gone, not left closing in the background.
+    assert connections_to(server.port) == 0
 
 
-async def test_an_untrusted_certificate_is_a_transient_failure(smtp_server: Start) -> None:
-    server = smtp_server("tls")
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+async def test_an_untrusted_certificate_is_a_transient_failure(
+    smtp_server: Start, security: Security
+) -> None:
+    server = smtp_server(security)
     # The system trust store does not know the test CA.
     transport = SmtpTransport(server.mail_section(), None)
     with pytest.raises(TransientDeliveryError, match="cannot connect"):
         await transport.send(_message())
     await transport.close()
+    assert connections_to(server.port) == 0
 
 
 async def test_a_rendered_reminder_arrives_intact(smtp_server: Start) -> None:
