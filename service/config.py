@@ -8,6 +8,7 @@ I/O beyond reading the file; paths are resolved against the file's folder.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
@@ -953,7 +954,12 @@ class _Source:
     """One file the config was read from and where its keys are."""
 
     shown: str
-    lines: dict[tuple[str | int, ...], int]
+    text: str
+
+    @functools.cached_property
+    def lines(self) -> dict[tuple[str | int, ...], int]:
+        """Where each key is; indexed only when a problem needs a line."""
+        return index_lines(self.text)
 
 
 def _read_text(file: Path) -> tuple[str | None, ConfigProblem | None]:
@@ -973,7 +979,7 @@ def _read_text(file: Path) -> tuple[str | None, ConfigProblem | None]:
 
 
 def _include(
-    raw: dict[str, Any], base: Path, sources: list[_Source], main_lines: dict[Any, int]
+    raw: dict[str, Any], base: Path, sources: list[_Source]
 ) -> tuple[dict[str, list[tuple[int, int]]], list[Path], list[ConfigProblem]]:
     """Merge the ``[[person]]``/``[[office]]`` tables of included files into ``raw``.
 
@@ -997,7 +1003,7 @@ def _include(
             problems.append(
                 ConfigProblem(
                     sources[0].shown,
-                    main_lines.get(("include",)),
+                    sources[0].lines.get(("include",)),
                     "",
                     f"include[{index + 1}] '{pattern}' does not exist; fix the path (relative "
                     "to this file) or remove it",
@@ -1014,7 +1020,7 @@ def _include(
             problems.extend(syntax)
             files.append(file)
             number = len(sources)
-            sources.append(_Source(str(file), index_lines(text)))
+            sources.append(_Source(str(file), text))
             for key in part:
                 if key not in _MERGED:
                     problems.append(
@@ -1045,8 +1051,8 @@ def parse_config(text: str, path: Path | str = "staywatch.toml") -> Config:
     raw, problems = _loads(text, shown)
     if problems:
         raise ConfigError(problems)
-    sources = [_Source(shown, index_lines(text))]
-    origins, files, include_problems = _include(raw, Path(path).parent, sources, sources[0].lines)
+    sources = [_Source(shown, text)]
+    origins, files, include_problems = _include(raw, Path(path).parent, sources)
     found: list[tuple[int, int, int, ConfigProblem]] = [
         (1, p.line or 0, n, p) for n, p in enumerate(include_problems)
     ]
