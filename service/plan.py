@@ -364,24 +364,20 @@ def reminders_of(occurrences: Iterable[Occurrence]) -> list[Reminder]:
 
 def longest_overdue_days(config: Config) -> int:
     """How many days after a deadline its last overdue repeat can fall."""
-    longest = 0
-    for person in config.people:
-        for deadline in person.deadlines:
-            for after in overdue_times(deadline):
-                span = (-after).before_date(date(2000, 1, 1))
-                longest = max(longest, (date(2000, 1, 1) - span).days + 1)
-    return longest
+    # Thousands of deadlines share a handful of distinct durations.
+    spans = {-after for p in config.people for d in p.deadlines for after in overdue_times(d)}
+    return max((_days_back(span) for span in spans), default=0)
 
 
 def longest_lead_days(config: Config) -> int:
     """How many days before a deadline its earliest reminder can fall."""
+    leads = {lead for p in config.people for d in p.deadlines for lead in lead_times(config, d)}
+    return max((_days_back(lead) for lead in leads), default=0)
+
+
+def _days_back(span: Duration) -> int:
     epoch = date(2000, 1, 1)
-    longest = 0
-    for person in config.people:
-        for deadline in person.deadlines:
-            for lead in lead_times(config, deadline):
-                longest = max(longest, (epoch - lead.before_date(epoch)).days + 1)
-    return longest
+    return (epoch - span.before_date(epoch)).days + 1
 
 
 def store_window(config: Config, today: date) -> tuple[date, date]:
