@@ -17,6 +17,9 @@ from service.store import ReconcileStats, Store
 
 log = logging.getLogger(__name__)
 
+#: People planned and reconciled together in a full re-plan.
+PLAN_BATCH = 200
+
 
 async def replan(
     config: Config,
@@ -41,18 +44,19 @@ async def replan(
         return ReconcileStats(unchanged=len(config.people))
     start, end = store_window(config, today)
     ids = [p.id for p in config.people] if people is None else list(people)
-    occurrences = plan(
-        config,
-        start,
-        end,
-        people=ids,
-        singles_unbounded=True,
-        calendar=BusinessCalendar.for_config(config),
-    )
     present = {p.id for p in config.people}
-    stats = await store.reconcile(
-        occurrences, people=[i for i in ids if i in present], window_start=start, now=now
-    )
+    calendar = BusinessCalendar.for_config(config)
+    stats = ReconcileStats()
+    # In parts: a whole plan held at once costs about 1.5 KB per reminder, and
+    # memory the daemon took once it keeps for good.
+    for first in range(0, len(ids), PLAN_BATCH):
+        batch = ids[first : first + PLAN_BATCH]
+        occurrences = plan(
+            config, start, end, people=batch, singles_unbounded=True, calendar=calendar
+        )
+        stats += await store.reconcile(
+            occurrences, people=[i for i in batch if i in present], window_start=start, now=now
+        )
     gone: list[str] = []
     if people is None:
         await store.forget_people(present, now)

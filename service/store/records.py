@@ -108,3 +108,9 @@ class ReconcileStats:
     #: People whose plan changed (or was never stored) and were reconciled.
     changed: int = 0
     rows_written: int = 0
+
+    def __add__(self, other: ReconcileStats) -> ReconcileStats:
+        """Both reconciles' counts together (a plan reconciled in parts)."""
+        return ReconcileStats(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )

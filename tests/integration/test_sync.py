@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from service import sync
 from service.config import Config, parse_config
 from service.reload import diff_configs
 from service.store import SentInfo, Store
@@ -60,6 +63,22 @@ async def test_first_plan_inserts_everyone_and_a_second_writes_nothing(
     assert (again.rows_written, again.changed, again.unchanged) == (0, 0, 3)
     # Only the bookkeeping fact "last_plan" is written.
     assert all("meta" in s for s in writes.statements)
+
+
+async def test_a_plan_reconciled_in_parts_stores_what_one_part_would(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full re-plan goes in parts of PLAN_BATCH people to bound memory; the
+    # parts together must store the same rows and report the sum of counts.
+    monkeypatch.setattr(sync, "PLAN_BATCH", 2)
+    ids = ["ana", "bob", "cho", "dan", "eun"]
+    config = config_of(tmp_path, *(person(i) for i in ids))
+    stats = await replan(config, store, NOW)
+    rows = await store.reminders()
+    assert rows_per_person({r.key for r in rows}) == dict.fromkeys(ids, 3 + 5)
+    assert (stats.inserted, stats.changed, stats.rows_written) == (40, 5, 45)
+    again = await replan(config, store, NOW + timedelta(minutes=5))
+    assert (again.rows_written, again.changed, again.unchanged) == (0, 0, 5)
 
 
 async def test_editing_one_person_replans_only_their_rows(store: Store, tmp_path: Path) -> None:
