@@ -155,19 +155,20 @@ class Dispatcher:
             assert office_id is not None
             dashboards[office_id] = await dashboard_url(config, self.store, self._secret, office_id)
 
-        async def one(claim: Claim) -> tuple[Claim, SentInfo | None, Exception | None]:
-            message = messages.get(claim.key)
+        async def render(claim: Claim) -> EmailMessage | None:
+            """The claim's message; None when its person or occurrence is gone."""
+            message = messages.pop(claim.key, None)
             occurrence = occurrences.get(base_occurrence(claim.occurrence))
             person = config.person(claim.person)
             now = self.clock.now()
             office_id = escalation_office(claim.occurrence)
             if message is not None:
-                pass  # rendered ahead, see prepare()
-            elif occurrence is None or person is None:
-                return claim, None, None
-            elif office_id is None:
+                return message  # rendered ahead, see prepare()
+            if occurrence is None or person is None:
+                return None
+            if office_id is None:
                 link = ack_url(config, self._secret or b"", occurrence, now)
-                message = render_reminder(
+                return render_reminder(
                     config,
                     person,
                     occurrence,
@@ -176,28 +177,34 @@ class Dispatcher:
                     ack_url=link,
                     feed_url=feed_urls.get(claim.person),
                 )
-            else:
-                office = config.office(office_id)
-                if office is None or not office.covers(person):
+            office = config.office(office_id)
+            if office is None or not office.covers(person):
+                return None
+            return render_escalation(
+                config,
+                office,
+                person,
+                occurrence,
+                _reminder_of(claim),
+                now=now,
+                history=await self.store.deliveries_of_occurrence(occurrence.key),
+                ack_url=ack_url(config, self._secret or b"", occurrence, now),
+                dashboard_url=dashboards.get(office_id),
+            )
+
+        async def one(claim: Claim) -> tuple[Claim, SentInfo | None, Exception | None]:
+            # Rendered once a slot is free: a batch rendered up front would hold
+            # every message of it in memory while the first few are sent.
+            async with slots:
+                message = await render(claim)
+                if message is None:
                     return claim, None, None
-                message = render_escalation(
-                    config,
-                    office,
-                    person,
-                    occurrence,
-                    _reminder_of(claim),
-                    now=now,
-                    history=await self.store.deliveries_of_occurrence(occurrence.key),
-                    ack_url=ack_url(config, self._secret or b"", occurrence, now),
-                    dashboard_url=dashboards.get(office_id),
-                )
-            try:
-                async with slots:
-                    if time.monotonic() > send_by:
-                        return claim, None, _LeaseOver()
+                if time.monotonic() > send_by:
+                    return claim, None, _LeaseOver()
+                try:
                     result = await self.transport.send(message)
-            except (TransientDeliveryError, PermanentDeliveryError) as exc:
-                return claim, None, exc
+                except (TransientDeliveryError, PermanentDeliveryError) as exc:
+                    return claim, None, exc
             refused = "; ".join(f"{a}: {c} {t}" for a, (c, t) in result.refused.items())
             reply = f"{result.code} {result.text}".strip()
             if refused:

@@ -14,9 +14,11 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from service import dispatcher
 from service.clock import FixedClock
 from service.config import Config, load_config
 from service.dispatcher import Dispatcher
@@ -25,7 +27,7 @@ from service.store import Store
 from service.store.queue import DEADLINE_PASSED, SUPERSEDED
 from service.store.reconcile import NO_LONGER_PLANNED, PERSON_REMOVED
 from service.sync import replan
-from service.transport import MaildirTransport, SmtpTransport, Transport
+from service.transport import MaildirTransport, SendResult, SmtpTransport, Transport
 from tests.fixtures.smtp import Script, SmtpServer
 
 Start = Callable[..., SmtpServer]
@@ -194,6 +196,45 @@ async def test_maildir_delivery_records_the_same_facts(
     [delivery] = await rig.store.deliveries(key)
     assert (delivery.result, delivery.transport) == ("sent", "maildir")
     assert (await rig.statuses())[key] == ("sent", None)
+
+
+async def test_a_batch_is_rendered_as_send_slots_free_up(
+    rig_factory: Callable[..., Rig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A catch-up after downtime can claim hundreds of reminders at once; holding
+    # every rendered message until its turn cost tens of MB.
+    people = "".join(person(f"p{i:02}", deadline("visa", DAY, ["PT0S"])) for i in range(12))
+    rig = rig_factory(people)
+    await planned(rig)
+    waiting = most = 0
+    render = dispatcher.render_reminder
+
+    def counted_render(*args: Any, **kwargs: Any) -> EmailMessage:
+        nonlocal waiting, most
+        waiting += 1
+        most = max(most, waiting)
+        return render(*args, **kwargs)
+
+    inner = rig.dispatcher.transport
+
+    class Counted:
+        name = inner.name
+
+        async def send(self, message: EmailMessage) -> SendResult:
+            nonlocal waiting
+            waiting -= 1
+            return await inner.send(message)
+
+        async def close(self) -> None:
+            await inner.close()
+
+    monkeypatch.setattr(dispatcher, "render_reminder", counted_render)
+    rig.dispatcher.transport = Counted()
+    rig.clock.set(seoul_nine(DAY))
+    assert (await rig.dispatcher.run_once()).sent == 12
+    assert rig.server is not None
+    assert len(rig.server.messages) == 12
+    assert most <= rig.config.mail.concurrency == 4
 
 
 # -- missed while down ---------------------------------------------------------------
