@@ -34,20 +34,9 @@ from pydantic import (
 
 from service.errors import ConfigError, ConfigProblem
 from service.keys import SLUG, Duration
-from service.kinds import KINDS
+from service.kinds import KINDS, Kind, Language
 
-Kind = Literal[
-    "stay_expiry",
-    "arc_registration",
-    "arc_expiry",
-    "address_report",
-    "nhis_premium",
-    "passport_expiry",
-    "custom",
-]
 Roll = Literal["none", "preceding", "following"]
-Language = Literal["en", "ko", "zh"]
-LANGUAGES = ("en", "ko", "zh")
 ANCHOR_DEFAULT = date(2000, 1, 1)
 
 
@@ -1056,7 +1045,7 @@ def parse_config(text: str, path: Path | str = "staywatch.toml") -> Config:
     found: list[tuple[int, int, int, ConfigProblem]] = [
         (1, p.line or 0, n, p) for n, p in enumerate(include_problems)
     ]
-    kinds = set(KINDS)
+    kinds: set[str] = set(KINDS)
 
     def add(loc: Sequence[str | int], owner: str, message: str) -> None:
         source, local = 0, list(loc)

@@ -1,12 +1,14 @@
-"""The built-in deadline kinds.
+"""The built-in deadline kinds and the languages messages are written in.
 
 A leaf module, so that the CLI can offer them as choices without importing the
-config validation machinery.
+config validation machinery, and the config and the texts share one list.
 """
 
 from __future__ import annotations
 
-KINDS = (
+from typing import Literal, get_args
+
+Kind = Literal[
     "stay_expiry",
     "arc_registration",
     "arc_expiry",
@@ -14,4 +16,8 @@ KINDS = (
     "nhis_premium",
     "passport_expiry",
     "custom",
-)
+]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+
+Language = Literal["en", "ko", "zh"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)

@@ -28,6 +28,7 @@ from service import texts
 from service.clock import require_aware
 from service.config import Config, Deadline, NhisPremium, Office, Person
 from service.keys import base_occurrence, escalation_office
+from service.kinds import LANGUAGES
 from service.offices import DigestContent, OfficeRow, office_zone
 from service.plan import Occurrence, Reminder
 from service.rules import BusinessCalendar
@@ -305,7 +306,7 @@ def render_test(config: Config, address: str, *, now: datetime) -> EmailMessage:
     when = f"{local_now:%Y-%m-%d %H:%M} {local_now.tzname() or ''}".rstrip()
     digest = hashlib.sha256(f"{address}|{now.isoformat()}".encode()).hexdigest()[:20]
     subject = texts.ui("test_subject", "en")
-    lines = [texts.ui("test_body", lang, when=when) for lang in texts.LANGUAGES]
+    lines = [texts.ui("test_body", lang, when=when) for lang in LANGUAGES]
     context: dict[str, Any] = {"subject": subject, "lines": lines}
 
     message = EmailMessage(policy=policy.SMTP)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
 
-Language = Literal["en", "ko", "zh"]
-LANGUAGES: tuple[Language, ...] = ("en", "ko", "zh")
+from service.kinds import LANGUAGES, Language
 
 
 @dataclass(frozen=True, slots=True)

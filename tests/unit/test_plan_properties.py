@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.config import Config, parse_config
+from service.kinds import KINDS
 from service.plan import Occurrence, plan
 from service.rules import BusinessCalendar, roll_of
 
@@ -53,19 +54,7 @@ def toml_value(value: object) -> str:
 
 @st.composite
 def deadlines(draw: st.DrawFn, did: str) -> str:
-    kind = draw(
-        st.sampled_from(
-            [
-                "stay_expiry",
-                "arc_registration",
-                "arc_expiry",
-                "address_report",
-                "nhis_premium",
-                "passport_expiry",
-                "custom",
-            ]
-        )
-    )
+    kind = draw(st.sampled_from(KINDS))
     fields: dict[str, Any] = {"id": did, "kind": kind}
     if kind in {"stay_expiry", "arc_expiry", "passport_expiry"}:
         fields["date"] = draw(dates)
