@@ -236,22 +236,9 @@ async def mark_retry(
     transport: str,
 ) -> bool:
     """Keep the reminder pending until ``next_attempt``; False if the claim was lost."""
-    at = to_utc(at)
-    result = await conn.execute(
-        update(reminders)
-        .where(R.key == claim.key, R.claim_token == claim.claim_token, R.status == "pending")
-        .values(
-            attempts=R.attempts + 1,
-            next_attempt=to_utc(next_attempt),
-            last_error=error,
-            updated_at=at,
-            **_RELEASED,
-        )
+    return await _end_attempt(
+        conn, claim, at, transport, "retry", code, error, next_attempt=to_utc(next_attempt)
     )
-    if result.rowcount == 0:
-        return False
-    await _delivery(conn, claim.key, at, transport, "retry", code, error)
-    return True
 
 
 async def mark_failed(
@@ -264,23 +251,40 @@ async def mark_failed(
     transport: str,
 ) -> bool:
     """Give up on the reminder (the server refused it for good); False if the claim was lost."""
+    return await _end_attempt(
+        conn,
+        claim,
+        at,
+        transport,
+        "failed",
+        code,
+        error,
+        status="failed",
+        reason=error,
+        next_attempt=None,
+    )
+
+
+async def _end_attempt(
+    conn: AsyncConnection,
+    claim: Claim,
+    at: datetime,
+    transport: str,
+    result: str,
+    code: int | None,
+    error: str,
+    **values: Any,
+) -> bool:
+    """Count an unsuccessful attempt on a row still claimed by ``claim`` and log it."""
     at = to_utc(at)
-    result = await conn.execute(
+    updated = await conn.execute(
         update(reminders)
         .where(R.key == claim.key, R.claim_token == claim.claim_token, R.status == "pending")
-        .values(
-            status="failed",
-            reason=error,
-            attempts=R.attempts + 1,
-            next_attempt=None,
-            last_error=error,
-            updated_at=at,
-            **_RELEASED,
-        )
+        .values(attempts=R.attempts + 1, last_error=error, updated_at=at, **_RELEASED, **values)
     )
-    if result.rowcount == 0:
+    if updated.rowcount == 0:
         return False
-    await _delivery(conn, claim.key, at, transport, "failed", code, error)
+    await _delivery(conn, claim.key, at, transport, result, code, error)
     return True
 
 
