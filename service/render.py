@@ -28,7 +28,7 @@ from service import texts
 from service.clock import require_aware
 from service.config import Config, Deadline, NhisPremium, Office, Person
 from service.keys import base_occurrence, escalation_office
-from service.kinds import LANGUAGES
+from service.kinds import LANGUAGES, Language
 from service.offices import DigestContent, OfficeRow, office_zone
 from service.plan import Occurrence, Reminder
 from service.rules import BusinessCalendar
@@ -182,13 +182,7 @@ def render_reminder(
     # An ``at`` reminder at the instant itself still reads "due", not "was due".
     past = days < 0 or (occurrence.at is not None and now > occurrence.at)
 
-    if occurrence.at is not None:
-        local_at = occurrence.at.astimezone(tz)
-        when_short = f"{local_at:%Y-%m-%d %H:%M} {local_at.tzname() or ''}".rstrip()
-        when_long = texts.long_instant(local_at, lang)
-    else:
-        when_short = occurrence.date.isoformat()
-        when_long = texts.long_date(occurrence.date, lang)
+    when_short, when_long = _when(occurrence, tz, lang)
 
     last_open: date | None = None
     if occurrence.closed is not None:
@@ -302,8 +296,9 @@ def render_test(config: Config, address: str, *, now: datetime) -> EmailMessage:
     whole path to the mailbox.
     """
     require_aware(now)
-    local_now = now.astimezone(ZoneInfo(config.service.timezone))
-    when = f"{local_now:%Y-%m-%d %H:%M} {local_now.tzname() or ''}".rstrip()
+    tz = ZoneInfo(config.service.timezone)
+    local_now = now.astimezone(tz)
+    when = _local_time(now, tz)
     digest = hashlib.sha256(f"{address}|{now.isoformat()}".encode()).hexdigest()[:20]
     subject = texts.ui("test_subject", "en")
     lines = [texts.ui("test_body", lang, when=when) for lang in LANGUAGES]
@@ -381,6 +376,13 @@ def _local_time(when: datetime, tz: ZoneInfo) -> str:
     return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip()
 
 
+def _when(occurrence: Occurrence, tz: ZoneInfo, lang: Language) -> tuple[str, str]:
+    """The occurrence's day, or its instant in ``tz``: as digits and in words."""
+    if occurrence.at is None:
+        return occurrence.date.isoformat(), texts.long_date(occurrence.date, lang)
+    return _local_time(occurrence.at, tz), texts.long_instant(occurrence.at.astimezone(tz), lang)
+
+
 def _office_recipients(office: Office) -> list[Address]:
     name = display_name(office.name)
     return [Address(display_name=name, addr_spec=address) for address in office.email]
@@ -443,13 +445,7 @@ def render_escalation(
     days = (occurrence.date - person_today).days
     past = days < 0 or (occurrence.at is not None and now > occurrence.at)
 
-    if occurrence.at is not None:
-        local_at = occurrence.at.astimezone(office_tz)
-        when_short = f"{local_at:%Y-%m-%d %H:%M} {local_at.tzname() or ''}".rstrip()
-        when_long = texts.long_instant(local_at, lang)
-    else:
-        when_short = occurrence.date.isoformat()
-        when_long = texts.long_date(occurrence.date, lang)
+    when_short, when_long = _when(occurrence, office_tz, lang)
 
     name = _one_line(person.name)
     what_short = texts.headline(
