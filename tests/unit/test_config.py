@@ -16,6 +16,7 @@ import pytest
 from service.config import Config, Custom, NhisPremium, load_config, parse_config
 from service.errors import ConfigError, ConfigProblem
 from service.keys import Duration
+from tests.fixtures.golden import check_golden
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -450,9 +451,7 @@ def test_many_errors_golden(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError) as info:
         load_config("check/many-errors.toml")
     text = str(info.value) + "\n"
-    if os.environ.get("STAYWATCH_UPDATE_GOLDEN") == "1":
-        golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8")
+    check_golden(golden, text)
     # Every problem names the file relative to where it was loaded from, and a line.
     for problem in info.value.problems:
         assert str(problem).startswith(f"check/many-errors.toml:{problem.line}: ")

@@ -19,11 +19,11 @@ import pytest
 from service import configedit
 from service.config import parse_config
 from service.errors import ConfigError, StaywatchError, UnknownDeadline, UnknownPerson
+from tests.fixtures.golden import check_golden
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "edit"
 INPUT = (DATA / "input.toml").read_text(encoding="utf-8")
 KST = timezone(timedelta(hours=9))
-UPDATE = os.environ.get("STAYWATCH_UPDATE_GOLDEN") == "1"
 
 
 def comments(text: str) -> list[str]:
@@ -40,13 +40,6 @@ def comments(text: str) -> list[str]:
                 found.append(line[i:].rstrip())
                 break
     return found
-
-
-def check_golden(name: str, text: str) -> None:
-    path = DATA / name
-    if UPDATE:
-        path.write_bytes(text.encode("utf-8"))
-    assert text == path.read_bytes().decode("utf-8"), f"differs from {path}"
 
 
 # -- golden files ----------------------------------------------------------------------
@@ -109,7 +102,7 @@ GONE = {
 @pytest.mark.parametrize("name", sorted(EDITS))
 def test_golden(name: str) -> None:
     result = EDITS[name](INPUT)
-    check_golden(name, result)
+    check_golden(DATA / name, result)
     parse_config(result, name)
     expected = comments(INPUT)
     for gone in GONE.get(name, []):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +20,7 @@ from service.feed import (
     event_fingerprints,
 )
 from service.plan import Occurrence, plan
+from tests.fixtures.golden import check_golden
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "feeds"
 STAMP = datetime(2026, 11, 1, 3, 4, 5, tzinfo=UTC)
@@ -711,18 +711,7 @@ GOLDEN_CASES: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
 def test_golden_feed(config: Config, occurrences: tuple[Occurrence, ...], case: str) -> None:
     body = _feed(config, occurrences, **GOLDEN_CASES[case])
-    path = GOLDEN / f"{case}.ics"
-    if os.environ.get("STAYWATCH_UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
-
-    expected = path.read_bytes()
-
-    # Compare text first for a readable diff, then bytes for CRLF and folding.
-    assert body.decode("utf-8") == expected.decode("utf-8"), (
-        f"{path} differs; if the change is intended, run with STAYWATCH_UPDATE_GOLDEN=1"
-    )
-    assert body == expected
+    check_golden(GOLDEN / f"{case}.ics", body)
 
 
 def test_golden_files_are_not_stale() -> None:

@@ -9,14 +9,11 @@ and review the diff.
 from __future__ import annotations
 
 import dataclasses
-import email
-import os
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from pathlib import Path
-from typing import cast
 
 import pytest
 
@@ -29,9 +26,10 @@ from service.render import (
     render_test,
     sender_domain,
 )
+from tests.fixtures.golden import check_golden
+from tests.fixtures.mail import dump, html_of, reparse, text_of
 
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "mail"
-UPDATE = os.environ.get("STAYWATCH_UPDATE_GOLDEN") == "1"
 ACK = "https://staywatch.example.org/act/v1.Zm9vYmFy.c2lnbmF0dXJl"
 FEED = "https://staywatch.example.org/calendar/Q2FsZW5kYXJUb2tlbjEyMzQ1.ics"
 
@@ -150,30 +148,6 @@ def _render(
     )
 
 
-def _reparse(message: EmailMessage) -> EmailMessage:
-    return email.message_from_bytes(message.as_bytes(), policy=policy.default)
-
-
-def _text(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return cast(str, part.get_content()).replace("\r\n", "\n")
-
-
-def _html(message: EmailMessage) -> str:
-    part = message.get_body(("html",))
-    assert part is not None
-    return cast(str, part.get_content()).replace("\r\n", "\n")
-
-
-def dump(message: EmailMessage) -> str:
-    """Headers sorted by name (decoded) and the text part, after a round trip."""
-    parsed = _reparse(message)
-    headers = sorted((name, str(value)) for name, value in parsed.items())
-    lines = [f"{name}: {value}" for name, value in headers]
-    return "\n".join(lines) + "\n\n" + _text(parsed)
-
-
 GOLDEN_CASES = {
     # name: (person, deadline, offset)
     "stay_expiry_p30d_en": ("nguyen-van-an", "visa", "P30D"),
@@ -196,13 +170,7 @@ def test_golden(name: str, config: Config, occurrences: tuple[Occurrence, ...]) 
         assert occurrence.covers == "2027-01"
     if name == "stay_expiry_offices_closed_en":
         assert reminder.closed_notice
-    got = dump(_render(config, person, occurrence, reminder))
-    path = GOLDEN / f"{name}.txt"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(got, encoding="utf-8")
-    assert path.exists(), f"{path} is missing; run with STAYWATCH_UPDATE_GOLDEN=1"
-    assert got == path.read_text(encoding="utf-8")
+    check_golden(GOLDEN / f"{name}.txt", dump(_render(config, person, occurrence, reminder)))
 
 
 def test_golden_files_have_no_strays() -> None:
@@ -247,7 +215,7 @@ def test_days_left_count_from_when_it_is_sent(
     late = datetime(2027, 2, 20, 14, 30, tzinfo=UTC)
     message = _render(config, person, occurrence, reminder, now=late)
     assert str(message["Subject"]).endswith("— 20 days left")
-    assert "That is 20 days from today." in _text(message)
+    assert "That is 20 days from today." in text_of(message)
     assert message["Date"] == "Sat, 20 Feb 2027 23:30:00 +0900"
 
 
@@ -257,8 +225,8 @@ def test_offices_closed_notice(config: Config, occurrences: tuple[Occurrence, ..
     message = _render(config, person, occurrence, reminder)
     # An ordinary reminder keeps its countdown in the subject but explains in the body.
     assert str(message["Subject"]).endswith("— 30 days left")
-    assert "are closed on Sunday, 14 March 2027. The" in _text(message)
-    assert "The last business day before it is Friday, 12 March 2027" in _text(message)
+    assert "are closed on Sunday, 14 March 2027. The" in text_of(message)
+    assert "The last business day before it is Friday, 12 March 2027" in text_of(message)
 
 
 def test_nhis_names_the_month_and_autopay_changes_the_advice(
@@ -267,7 +235,7 @@ def test_nhis_names_the_month_and_autopay_changes_the_advice(
     person, occurrence, reminder = _find(config, occurrences, "nguyen-van-an", "nhis", "P3D")
     message = _render(config, person, occurrence, reminder)
     assert str(message["Subject"]) == "NHIS premium for 2027-01 due 2026-12-28 — 3 days left"
-    text = _text(message)
+    text = text_of(message)
     assert "This payment covers January 2027." in text
     assert "Friday, 25 December 2026 (Christmas Day) is a day off" in text
     assert "Auto-debit is set up: make sure the account holds enough" in text
@@ -288,21 +256,21 @@ def test_custom_at_deadline_shows_the_time(
     assert str(after["Subject"]) == (
         "Dentist (Dr. Lee, Sinchon) was due 2027-01-05 10:00 KST — today"
     )
-    assert "nobody has confirmed yet" in _text(after)
+    assert "nobody has confirmed yet" in text_of(after)
 
 
 def test_links_are_optional(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
     person, occurrence, reminder = _find(config, occurrences, "nguyen-van-an", "visa", "P7D")
     with_links = _render(config, person, occurrence, reminder)
-    assert ACK in _text(with_links)
-    assert f'href="{ACK}"' in _html(with_links)
-    assert "I have done this" in _html(with_links)
-    assert "opens a confirmation page" in _text(with_links)
-    assert FEED in _text(with_links)
+    assert ACK in text_of(with_links)
+    assert f'href="{ACK}"' in html_of(with_links)
+    assert "I have done this" in html_of(with_links)
+    assert "opens a confirmation page" in text_of(with_links)
+    assert FEED in text_of(with_links)
     bare = _render(config, person, occurrence, reminder, ack_url=None, feed_url=None)
-    assert "act/" not in _text(bare)
-    assert "calendar" not in _text(bare)
-    assert "href" not in _html(bare)
+    assert "act/" not in text_of(bare)
+    assert "calendar" not in text_of(bare)
+    assert "href" not in html_of(bare)
 
 
 def test_html_escapes_what_people_wrote(
@@ -314,14 +282,14 @@ def test_html_escapes_what_people_wrote(
         occurrence, title="<img src=x onerror=alert(1)>", note="<script>alert(1)</script>"
     )
     message = _render(config, person, occurrence, reminder)
-    html = _html(message)
+    html = html_of(message)
     assert "<script>" not in html
     assert "<img" not in html
     assert "<b>An</b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;b&gt;An&lt;/b&gt; &amp; co" in html
     # The text part shows exactly what was typed.
-    assert "Note: <script>alert(1)</script>" in _text(message)
+    assert "Note: <script>alert(1)</script>" in text_of(message)
 
 
 def test_rendering_is_deterministic(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
@@ -350,7 +318,7 @@ EXPECTED_HEADERS = {
 
 def test_headers(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
     person, occurrence, reminder = _find(config, occurrences, "wang-fang", "visa", "P14D")
-    parsed = _reparse(_render(config, person, occurrence, reminder))
+    parsed = reparse(_render(config, person, occurrence, reminder))
     assert set(parsed.keys()) == EXPECTED_HEADERS | {"Cc"}
     assert parsed["Message-ID"] == "<wang-fang/visa/2027-03-12/P14D@staywatch.example.org>"
     assert parsed["X-Staywatch-Key"] == "wang-fang/visa/2027-03-12/P14D"
@@ -371,7 +339,7 @@ def test_non_ascii_names_are_rfc2047_encoded(
     head = raw.split(b"\r\n\r\n", 1)[0]
     head.decode("ascii")  # every header line is 7-bit
     assert b"=?utf-8?" in head
-    parsed = _reparse(message)
+    parsed = reparse(message)
     assert [(a.display_name, a.addr_spec) for a in parsed["To"].addresses] == [
         ("Nguyễn Văn An", "an@example.org"),
         ("Nguyễn Văn An", "an.nguyen@work.example.com"),
@@ -426,7 +394,7 @@ def test_names_titles_and_notes_never_make_headers(
         assert sorted(parsed.keys()) == sorted(EXPECTED_HEADERS | {"Cc"})
         assert parsed.get_all("Bcc") is None
         assert parsed.get_all("X-Evil") is None
-    modern = _reparse(message)
+    modern = reparse(message)
     assert [a.addr_spec for a in modern["To"].addresses] == ["wang.fang@example.org"]
     assert [a.addr_spec for a in modern["Cc"].addresses] == ["intl-office@uni.example.ac.kr"]
     subject = str(modern["Subject"])
@@ -462,7 +430,7 @@ def test_a_custom_title_with_a_line_separator_from_the_config(tmp_path: Path) ->
         ack_url=None,
         feed_url=None,
     )
-    parsed = _reparse(message)
+    parsed = reparse(message)
     assert parsed.get_all("Bcc") is None
     assert str(parsed["Subject"]).startswith("Top up SIM Bcc: evil@example.org due 2027-01-05")
 
@@ -510,14 +478,14 @@ def test_render_test(config: Config) -> None:
     message = render_test(config, "ops@example.org", now=now)
     again = render_test(config, "ops@example.org", now=now)
     assert message.as_bytes() == again.as_bytes()
-    parsed = _reparse(message)
+    parsed = reparse(message)
     assert parsed["Subject"] == "staywatch test message"
     assert [a.addr_spec for a in parsed["To"].addresses] == ["ops@example.org"]
     assert parsed["Date"] == "Tue, 05 Jan 2027 09:30:00 +0900"
     assert parsed["Message-ID"].endswith("@staywatch.example.org>")
     later = render_test(config, "ops@example.org", now=now + timedelta(seconds=1))
     assert later["Message-ID"] != message["Message-ID"]
-    text = _text(parsed)
+    text = text_of(parsed)
     assert "sent 2027-01-05 09:30 KST" in text
     assert "테스트 메일" in text
     assert "测试邮件" in text

@@ -9,8 +9,6 @@ and review the diff.
 
 from __future__ import annotations
 
-import email
-import os
 import re
 import unicodedata
 from datetime import UTC, date, datetime
@@ -18,7 +16,6 @@ from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from pathlib import Path
-from typing import cast
 
 import pytest
 
@@ -28,9 +25,10 @@ from service.offices import DigestContent, OfficeRow
 from service.plan import Occurrence, Reminder, plan
 from service.render import digest_key, render_digest, render_escalation
 from service.store.records import DeliveryRow, ReminderRow
+from tests.fixtures.golden import check_golden
+from tests.fixtures.mail import dump, html_of, reparse, text_of
 
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "mail" / "office"
-UPDATE = os.environ.get("STAYWATCH_UPDATE_GOLDEN") == "1"
 ACK = "https://staywatch.example.org/act/v1.Zm9vYmFy.c2lnbmF0dXJl"
 DASHBOARD = "https://staywatch.example.org/office/hr/RGFzaGJvYXJkVG9rZW4"
 
@@ -211,38 +209,8 @@ def _escalate(
     )
 
 
-def _reparse(message: EmailMessage) -> EmailMessage:
-    return email.message_from_bytes(message.as_bytes(), policy=policy.default)
-
-
-def _text(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return cast(str, part.get_content()).replace("\r\n", "\n")
-
-
-def _html(message: EmailMessage) -> str:
-    part = message.get_body(("html",))
-    assert part is not None
-    return cast(str, part.get_content()).replace("\r\n", "\n")
-
-
-def dump(message: EmailMessage) -> str:
-    """Headers sorted by name (decoded) and the text part, after a round trip."""
-    parsed = _reparse(message)
-    headers = sorted((name, str(value)) for name, value in parsed.items())
-    lines = [f"{name}: {value}" for name, value in headers]
-    return "\n".join(lines) + "\n\n" + _text(parsed)
-
-
 def _check_golden(name: str, message: EmailMessage) -> None:
-    got = dump(message)
-    path = GOLDEN / f"{name}.txt"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(got, encoding="utf-8")
-    assert path.exists(), f"{path} is missing; run with STAYWATCH_UPDATE_GOLDEN=1"
-    assert got == path.read_text(encoding="utf-8")
+    check_golden(GOLDEN / f"{name}.txt", dump(message))
 
 
 def _row(
@@ -427,7 +395,7 @@ EXPECTED_HEADERS = {
 
 def test_escalation_headers(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
     person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "hr")
-    parsed = _reparse(_escalate(config, _office(config, "hr"), person, occurrence, escalation))
+    parsed = reparse(_escalate(config, _office(config, "hr"), person, occurrence, escalation))
     assert set(parsed.keys()) == EXPECTED_HEADERS
     assert "Cc" not in parsed
     assert [(a.display_name, a.addr_spec) for a in parsed["To"].addresses] == [
@@ -450,14 +418,14 @@ def test_escalation_is_in_the_offices_language_and_zone(
     config: Config, occurrences: tuple[Occurrence, ...]
 ) -> None:
     person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "cn-desk")
-    parsed = _reparse(_escalate(config, _office(config, "cn-desk"), person, occurrence, escalation))
+    parsed = reparse(_escalate(config, _office(config, "cn-desk"), person, occurrence, escalation))
     assert parsed["Subject"] == "尚未办理：Wang Fang，居留期限将于2027-03-14到期（还剩14天）"
     assert parsed["Content-Language"] == "zh"
     # Shanghai is an hour behind Seoul: delivery times and Date are the office's.
     assert parsed["Date"] == "Sun, 28 Feb 2027 08:00:00 +0800"
-    text = _text(parsed)
+    text = text_of(parsed)
     assert "- 2026-11-14 08:00 CST：已发送" in text
-    ko = _reparse(
+    ko = reparse(
         _escalate(
             config,
             _office(config, "intl"),
@@ -475,7 +443,7 @@ def test_escalation_says_who_what_and_what_was_sent(
 ) -> None:
     person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "hr")
     message = _escalate(config, _office(config, "hr"), person, occurrence, escalation)
-    text = _text(message)
+    text = text_of(message)
     assert "Who: Wang Fang (wang-fang)" in text
     assert "Email: wang.fang@example.org" in text
     assert (
@@ -497,7 +465,7 @@ def test_escalation_says_who_what_and_what_was_sent(
     assert "What Wang Fang has to do\n1. Apply on HiKorea" in text
     assert f"{ACK}\n(The link opens a confirmation page" in text
     assert DASHBOARD in text
-    html = _html(message)
+    html = html_of(message)
     assert f'href="{ACK}"' in html
     assert f'href="{DASHBOARD}"' in html
     assert "&lt;wang.fang@example.org&gt;" in html
@@ -517,10 +485,10 @@ def test_escalation_without_deliveries_or_links(
         ack_url=None,
         dashboard_url=None,
     )
-    text = _text(message)
+    text = text_of(message)
     assert "Reminders sent so far\nNo reminder was delivered yet." in text
     assert "http" not in text
-    assert "href" not in _html(message)
+    assert "href" not in html_of(message)
 
 
 def test_nhis_escalates_after_the_date_as_overdue(
@@ -534,7 +502,7 @@ def test_nhis_escalates_after_the_date_as_overdue(
     assert str(message["Subject"]) == (
         "Overdue: Wang Fang — NHIS premium for 2027-03 was due 2027-02-25 (1 day overdue)"
     )
-    text = _text(message)
+    text = text_of(message)
     assert "The deadline below has passed" in text
     assert "This payment covers March 2027." in text
     assert message["X-Staywatch-Key"] == "wang-fang/nhis/2027-02-25/-P1D+hr"
@@ -575,7 +543,7 @@ def _assert_clean_headers(message: EmailMessage, to: list[str]) -> None:
         assert sorted(parsed.keys()) == sorted(EXPECTED_HEADERS)
         assert parsed.get_all("Bcc") is None
         assert parsed.get_all("X-Evil") is None
-    modern = _reparse(message)
+    modern = reparse(message)
     assert [a.addr_spec for a in modern["To"].addresses] == to
     subject = str(modern["Subject"])
     assert "\n" not in subject
@@ -591,11 +559,11 @@ def test_names_never_make_headers(
     office = _office(config, "hr").model_copy(update={"name": f"HR{evil}"})
     message = _escalate(config, office, person, occurrence, escalation)
     _assert_clean_headers(message, ["hr@uni.example.ac.kr", "hr-lead@uni.example.ac.kr"])
-    assert str(_reparse(message)["Subject"]).startswith("Not yet done: Wang Fang")
+    assert str(reparse(message)["Subject"]).startswith("Not yet done: Wang Fang")
 
     digest = render_digest(config, _content(office), now=NOW, dashboard_url=None)
     _assert_clean_headers(digest, ["hr@uni.example.ac.kr", "hr-lead@uni.example.ac.kr"])
-    assert str(_reparse(digest)["Subject"]).startswith("staywatch digest for HR")
+    assert str(reparse(digest)["Subject"]).startswith("staywatch digest for HR")
 
 
 # -- digests ---------------------------------------------------------------------
@@ -605,7 +573,7 @@ def test_digest_headers(config: Config) -> None:
     office = _office(config, "hr")
     content = _content(office)
     assert digest_key(content) == "digest/hr/2027-03-01T09:00"
-    parsed = _reparse(render_digest(config, content, now=NOW, dashboard_url=DASHBOARD))
+    parsed = reparse(render_digest(config, content, now=NOW, dashboard_url=DASHBOARD))
     assert set(parsed.keys()) == EXPECTED_HEADERS
     assert "Cc" not in parsed
     assert [(a.display_name, a.addr_spec) for a in parsed["To"].addresses] == [
@@ -635,7 +603,7 @@ def test_digest_lists_overdue_before_upcoming(config: Config) -> None:
     message = render_digest(
         config, _content(_office(config, "hr")), now=NOW, dashboard_url=DASHBOARD
     )
-    text = _text(message)
+    text = text_of(message)
     order = [
         text.index("Overdue (1)"),
         text.index("Due in the next 60 days (3)"),
@@ -647,7 +615,7 @@ def test_digest_lists_overdue_before_upcoming(config: Config) -> None:
     assert order == sorted(order)
     # The overdue NHIS premium comes before every upcoming row.
     assert text.index("2027-02-25") < text.index("2027-03-14") < text.index("2027-03-20")
-    html = _html(message)
+    html = html_of(message)
     assert html.index("2027-02-25") < html.index("2027-03-14") < html.index("2027-03-20")
 
 
@@ -659,19 +627,19 @@ def test_digest_text_is_aligned_and_html_escaped(config: Config) -> None:
     message = render_digest(
         config, _content(_office(config, "cn-desk")), now=NOW, dashboard_url=DASHBOARD
     )
-    text = _text(message)
+    text = text_of(message)
     block = text.split("30天内到期（3）\n", 1)[1].split("\n\n", 1)[0].splitlines()
     # Wide (CJK) characters take two columns: the date column starts at the same place.
     columns = {_columns(line[: line.index("2027-0")]) for line in block[2:]}
     assert len(columns) == 1
-    html = _html(message)
+    html = html_of(message)
     assert "Gym &lt;membership&gt; &amp; locker" in html
     assert "<membership>" not in html
     assert "Gym <membership> & locker" in text
 
 
 def test_digest_resolves_acknowledgements_and_explains_failures(config: Config) -> None:
-    text = _text(
+    text = text_of(
         render_digest(config, _content(_office(config, "hr")), now=NOW, dashboard_url=None)
     )
     acknowledged = text.split("Marked as done since the last digest (2)\n", 1)[1]
@@ -694,7 +662,7 @@ def test_empty_sections_are_left_out(config: Config) -> None:
     content.acknowledged = []
     content.failures = []
     content.changes = []
-    text = _text(render_digest(config, content, now=NOW, dashboard_url=None))
+    text = text_of(render_digest(config, content, now=NOW, dashboard_url=None))
     assert "Marked as done" not in text
     assert "could not be delivered" not in text
     assert "Changes to the configuration" not in text
@@ -703,7 +671,7 @@ def test_empty_sections_are_left_out(config: Config) -> None:
         str(empty["Subject"])
         == "staywatch digest for HR Office: 0 overdue, 0 due in the next 60 days"
     )
-    assert "Nothing to report." in _text(empty)
+    assert "Nothing to report." in text_of(empty)
 
 
 def test_digest_is_deterministic(config: Config) -> None:
