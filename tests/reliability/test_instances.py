@@ -31,7 +31,7 @@ from service.store import Store
 from service.sync import replan
 from service.transport import SendResult, envelope_of
 from tests.fixtures.daemon import DaemonProcess, free_port, staywatch, wait_until
-from tests.fixtures.smtp import RecordingHandler, Script, _Controller
+from tests.fixtures.smtp import RecordingHandler, Script, plain_server
 from tests.fixtures.web import poll
 from tests.reliability.helpers import (
     at_deadlines,
@@ -222,12 +222,8 @@ class SlowHandler(RecordingHandler):
 @pytest.fixture
 def slow_smtp() -> Any:
     handler = SlowHandler()
-    controller = _Controller(handler, hostname="127.0.0.1", port=0)
-    controller.start()
-    try:
+    with plain_server(handler) as controller:
         yield handler, controller
-    finally:
-        controller.stop()
 
 
 def held_by(url: str, daemon: DaemonProcess, wave: str) -> dict[str, float]:

@@ -27,7 +27,7 @@ from service.store import Store
 from service.sync import replan
 from service.transport import SmtpTransport
 from tests.fixtures.daemon import free_port, staywatch
-from tests.fixtures.smtp import RecordingHandler, Script, SmtpServer, _Controller
+from tests.fixtures.smtp import RecordingHandler, Script, SmtpServer, plain_server
 from tests.fixtures.web import poll
 from tests.reliability.helpers import (
     LocalDaemon,
@@ -288,12 +288,8 @@ class Refusing(RecordingHandler):
 @pytest.fixture
 def refusing_server() -> Any:
     handler = Refusing()
-    controller = _Controller(handler, hostname="127.0.0.1", port=0)
-    controller.start()
-    try:
+    with plain_server(handler) as controller:
         yield handler, controller
-    finally:
-        controller.stop()
 
 
 async def test_550_and_554_are_tried_once_and_reported_in_status_and_healthz(

@@ -26,7 +26,7 @@ from service.clock import FixedClock
 from service.publish import secret_of
 from service.tokens import feed_token
 from tests.fixtures.daemon import free_port
-from tests.fixtures.smtp import RecordingHandler, Script, _Controller
+from tests.fixtures.smtp import RecordingHandler, Script, plain_server
 from tests.reliability.helpers import (
     LocalDaemon,
     open_fds,
@@ -82,12 +82,8 @@ def soak_people(start: datetime) -> str:
 @pytest.fixture
 def counting_smtp() -> Any:
     handler = CountingHandler()
-    controller = _Controller(handler, hostname="127.0.0.1", port=0)
-    controller.start()
-    try:
+    with plain_server(handler) as controller:
         yield handler, controller
-    finally:
-        controller.stop()
 
 
 @pytest.mark.slow

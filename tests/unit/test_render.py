@@ -27,7 +27,7 @@ from service.render import (
     sender_domain,
 )
 from tests.fixtures.golden import check_golden
-from tests.fixtures.mail import dump, html_of, reparse, text_of
+from tests.fixtures.mail import EXPECTED_HEADERS, dump, html_of, reparse, text_of
 
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "mail"
 ACK = "https://staywatch.example.org/act/v1.Zm9vYmFy.c2lnbmF0dXJl"
@@ -300,20 +300,6 @@ def test_rendering_is_deterministic(config: Config, occurrences: tuple[Occurrenc
 
 
 # -- headers ---------------------------------------------------------------------
-
-EXPECTED_HEADERS = {
-    "Subject",
-    "From",
-    "To",
-    "Date",
-    "Message-ID",
-    "X-Staywatch-Key",
-    "Auto-Submitted",
-    "X-Auto-Response-Suppress",
-    "MIME-Version",
-    "Content-Type",
-    "Content-Language",
-}
 
 
 def test_headers(config: Config, occurrences: tuple[Occurrence, ...]) -> None:

@@ -26,7 +26,7 @@ from service.plan import Occurrence, Reminder, plan
 from service.render import digest_key, render_digest, render_escalation
 from service.store.records import DeliveryRow, ReminderRow
 from tests.fixtures.golden import check_golden
-from tests.fixtures.mail import dump, html_of, reparse, text_of
+from tests.fixtures.mail import EXPECTED_HEADERS, dump, html_of, reparse, text_of
 
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "mail" / "office"
 ACK = "https://staywatch.example.org/act/v1.Zm9vYmFy.c2lnbmF0dXJl"
@@ -377,20 +377,6 @@ def test_golden_files_have_no_strays() -> None:
 
 
 # -- escalations -----------------------------------------------------------------
-
-EXPECTED_HEADERS = {
-    "Subject",
-    "From",
-    "To",
-    "Date",
-    "Message-ID",
-    "X-Staywatch-Key",
-    "Auto-Submitted",
-    "X-Auto-Response-Suppress",
-    "MIME-Version",
-    "Content-Type",
-    "Content-Language",
-}
 
 
 def test_escalation_headers(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
