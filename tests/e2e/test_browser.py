@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 
 from service.texts import ui
-from tests.fixtures.web import DaemonProcess, maildir_messages, poll, run_cli
+from tests.fixtures.web import DaemonProcess, maildir_messages, poll, run_cli, wait_healthy
 
 pytestmark = pytest.mark.e2e
 
@@ -198,18 +198,7 @@ async def test_the_action_link_is_confirmed_with_a_click(
     daemon_process: DaemonProcess, browser: DevTools
 ) -> None:
     daemon = daemon_process
-    async with aiohttp.ClientSession() as http:
-
-        async def healthy() -> bool:
-            if daemon.process.poll() is not None:
-                raise AssertionError(f"the daemon exited:\n{daemon.log()}")
-            try:
-                async with http.get(f"{daemon.base}/healthz") as reply:
-                    return reply.status == 200
-            except aiohttp.ClientConnectionError:
-                return False
-
-        await poll(healthy, what="the daemon to answer /healthz", within=30)
+    await wait_healthy(daemon.base, daemon.process, daemon.log)
 
     async def mailed() -> bool:
         return any("ana@example.org" in str(m["To"]) for m in maildir_messages(daemon.maildir))

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import re
-import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.test_browser import ARTIFACTS, DevTools, browser
-from tests.fixtures.web import STAYWATCH, free_port, poll, run_cli, service_today
+from tests.fixtures.web import free_port, logged_daemon, poll, run_cli, service_today, wait_healthy
 from tests.integration.test_office_web import expected_status, office_config
 
 pytestmark = pytest.mark.e2e
@@ -50,26 +48,8 @@ def office_process(tmp_path: Path) -> Iterator[Running]:
     port = free_port()
     config = office_config(tmp_path, port, service_today(), people=PEOPLE)
     log = tmp_path / "daemon.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STAYWATCH_")}
-    env["STAYWATCH_LOG_LEVEL"] = "INFO"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(STAYWATCH), "run", "-c", str(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
+    with logged_daemon(config, log) as process:
         yield Running(config, f"http://127.0.0.1:{port}", process, log)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def statuses_in(html: str) -> dict[str, str]:
@@ -79,18 +59,8 @@ def statuses_in(html: str) -> dict[str, str]:
 
 async def ready_dashboard(daemon: Running) -> str:
     """Acknowledge the ``done`` people, wait until every row has its expected status."""
+    await wait_healthy(daemon.base, daemon.process, daemon.log.read_text)
     async with aiohttp.ClientSession() as http:
-
-        async def healthy() -> bool:
-            if daemon.process.poll() is not None:
-                raise AssertionError(f"the daemon exited:\n{daemon.log.read_text()}")
-            try:
-                async with http.get(f"{daemon.base}/healthz") as reply:
-                    return reply.status == 200
-            except aiohttp.ClientConnectionError:
-                return False
-
-        await poll(healthy, what="the daemon to answer /healthz", within=30)
         for i in range(PEOPLE):
             if expected_status(i) == "acknowledged":
                 done = await run_cli(daemon.config, "done", f"p-{i:02d}/report")
