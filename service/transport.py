@@ -310,14 +310,13 @@ class SmtpTransport:
             tls_context=self._tls_context,
         )
         try:
+            # On failure connect() has closed the connection itself.
             await client.connect()
         except aiosmtplib.SMTPResponseException as exc:
-            client.close()
             raise TransientDeliveryError(
                 f"{self.endpoint} refused the connection: {exc.code} {exc.message}", exc.code
             ) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError, ssl.SSLError) as exc:
-            client.close()
             raise TransientDeliveryError(
                 f"cannot connect to {self.endpoint}: {_reason(exc)}"
             ) from exc
