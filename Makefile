@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/example.toml
 
-.PHONY: run test lint typecheck layers pytest bench reliability clean
+.PHONY: run test lint typecheck layers pytest bench reliability catalogs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,17 @@ reliability: $(STAMP)
 	$(BIN)/pytest -q -rP -m slow tests/reliability $(PYTEST_ARGS)
 
 test: lint typecheck layers pytest
+
+# Message catalogs: extract every message from service/ and the templates into
+# service/locale/staywatch.pot, merge it into each language's .po (new messages
+# arrive empty, changed ones fuzzy: translate them, then `make test` passes).
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k NP_:1c,2 --no-location --sort-output \
+		--project=staywatch --copyright-holder="staywatch contributors" \
+		-o service/locale/staywatch.pot service
+	$(BIN)/pybabel update -i service/locale/staywatch.pot -d service/locale -D staywatch \
+		--no-wrap --ignore-obsolete
+	$(BIN)/pybabel compile -d service/locale -D staywatch --statistics
 
 # Benchmarks (not timed tests): results in docs/benchmarks.md, QUICK=1 is a smoke run.
 # Bench-only tools are installed when missing; without them their benchmark is skipped.

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from service.errors import StaywatchError
-from service.kinds import KINDS
+from service.kinds import KINDS, LANGUAGES
 
 if TYPE_CHECKING:
     from service.config import Config
@@ -551,7 +551,7 @@ def _edited(ctx: click.Context, edit: Callable[[str], str], what: str) -> None:
 @click.argument("person_id", metavar="ID")
 @click.option("--name", required=True, help="Full name as it should appear in emails.")
 @click.option("--email", "emails", required=True, multiple=True, help="Address (repeatable).")
-@click.option("--language", type=click.Choice(["en", "ko", "zh"]), help="Email language.")
+@click.option("--language", type=click.Choice(LANGUAGES), help="Language of messages.")
 @click.option("--timezone", help="IANA time zone, e.g. Asia/Seoul.")
 @click.pass_context
 def add_person(

@@ -34,7 +34,7 @@ from pydantic import (
 
 from service.errors import ConfigError, ConfigProblem
 from service.keys import SLUG, Duration
-from service.kinds import KINDS, Kind, Language
+from service.kinds import KINDS, LANGUAGES, Kind, Language
 
 Roll = Literal["none", "preceding", "following"]
 ANCHOR_DEFAULT = date(2000, 1, 1)
@@ -724,7 +724,7 @@ def _problem(
     elif kind == "literal_error":
         text = f"{key} {_show(value)} is not allowed; use {ctx.get('expected', '')}"
         if key == "language":
-            text = f"language {_show(value)} is not supported; use en, ko or zh"
+            text = f"language {_show(value)} is not supported; use one of {', '.join(LANGUAGES)}"
     elif kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
         text = f"{key} {_show(value)} is out of range; {error['msg'].lower()}"
     elif kind in {"too_short", "too_long"}:

@@ -19,5 +19,7 @@ Kind = Literal[
 ]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
-Language = Literal["en", "ko", "zh"]
+#: The languages of about nine in ten registered foreigners in Korea: zh is
+#: Simplified Chinese, uz Uzbek in Latin script, mn Mongolian in Cyrillic.
+Language = Literal["en", "ko", "zh", "vi", "ne", "uz", "km", "th", "mn", "ru", "id"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from service.kinds import LANGUAGES, Language
+from service.kinds import Language
 
 
 @dataclass(frozen=True, slots=True)
@@ -821,8 +821,12 @@ _ALTERNATIVE = "Alternative holiday for "
 _GENERIC_HOLIDAY: dict[Language, str] = {"en": "public holiday", "ko": "공휴일", "zh": "公休日"}
 
 
+#: The languages these tables are written in; the others read English for now.
+LANGUAGES: tuple[Language, ...] = ("en", "ko", "zh")
+
+
 def language(value: str | None) -> Language:
-    """``value`` if it is a supported language, else English."""
+    """``value`` if these tables are written in it, else English."""
     for known in LANGUAGES:
         if value == known:
             return known

@@ -95,7 +95,7 @@ CASES = [
         PERSON + 'language = "fr"\n',
         "language",
         "person 'wang-fang'",
-        "language 'fr' is not supported; use en, ko or zh",
+        "language 'fr' is not supported; use one of en, ko, zh, vi, ne, uz, km, th, mn, ru, id",
     ),
     (
         "invalid-email",

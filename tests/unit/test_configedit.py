@@ -367,7 +367,8 @@ INVALID: dict[str, tuple[Callable[[str], str], str]] = {
     ),
     "unsupported language": (
         lambda t: configedit.set_values(t, "wang-fang", ["language=fr"]),
-        "person 'wang-fang': language 'fr' is not supported; use en, ko or zh",
+        "person 'wang-fang': language 'fr' is not supported; "
+        "use one of en, ko, zh, vi, ne, uz, km, th, mn, ru, id",
     ),
     "missing input": (
         lambda t: configedit.add_deadline(t, "wang-fang", "arc", kind="arc_expiry", fields={}),

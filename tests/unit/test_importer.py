@@ -134,7 +134,8 @@ def test_two_thousand_rows_with_bad_ones_report_every_problem_and_write_nothing(
         "YYYY-MM-DD",
         f"{source}:500:email: 'not-an-address' is not a valid e-mail address (An email address "
         "must have an @-sign.)",
-        f"{source}:1200:language: 'fr' is not supported; use en, ko or zh",
+        f"{source}:1200:language: 'fr' is not supported; "
+        "use one of en, ko, zh, vi, ne, uz, km, th, mn, ru, id",
         f"{source}:1200:tags: 'Night Shift' is not a valid tag; use lower-case letters, "
         "digits, '-' and '_' (e.g. wang-fang), at most 64 characters",
         f"{source}:1800:id: 'person-0000' is also on row 2; give each person one row",
