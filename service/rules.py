@@ -19,6 +19,9 @@ from service.config import Config, Deadline, NhisPremium
 from service.keys import Duration
 
 Roll = Literal["none", "preceding", "following"]
+#: Who a person can ask about a kind: the closing contact line of its messages
+#: (DOMAIN.md: HiKorea and 1345; NHIS; EPS and the Employment Center).
+Contact = Literal["immigration", "nhis", "eps"]
 OFFICE_VISIT_KINDS = frozenset({"stay_expiry", "arc_registration", "arc_expiry", "address_report"})
 
 
@@ -42,6 +45,8 @@ class KindRule:
     #: When an unacknowledged occurrence escalates to an office: positive before
     #: the deadline, negative after it; None never.
     escalate: Duration | None
+    #: The contact line messages of this kind end with; None for custom deadlines.
+    contact: Contact | None = None
 
 
 KIND_RULES: dict[str, KindRule] = {
@@ -52,6 +57,7 @@ KIND_RULES: dict[str, KindRule] = {
         "none",
         True,
         Duration.of_days(14),
+        contact="immigration",
     ),
     "arc_registration": KindRule(
         "arc_registration",
@@ -60,6 +66,7 @@ KIND_RULES: dict[str, KindRule] = {
         "none",
         True,
         Duration.of_days(14),
+        contact="immigration",
     ),
     "arc_expiry": KindRule(
         "arc_expiry",
@@ -68,6 +75,7 @@ KIND_RULES: dict[str, KindRule] = {
         "none",
         True,
         Duration.of_days(14),
+        contact="immigration",
     ),
     "address_report": KindRule(
         "address_report",
@@ -76,6 +84,7 @@ KIND_RULES: dict[str, KindRule] = {
         "none",
         True,
         Duration.of_days(3),
+        contact="immigration",
     ),
     "nhis_premium": KindRule(
         "nhis_premium",
@@ -84,6 +93,7 @@ KIND_RULES: dict[str, KindRule] = {
         "following",
         False,
         Duration.of_days(-1),
+        contact="nhis",
     ),
     "passport_expiry": KindRule(
         "passport_expiry",
@@ -92,6 +102,7 @@ KIND_RULES: dict[str, KindRule] = {
         "none",
         False,
         Duration.of_days(90),
+        contact="immigration",
     ),
     "custom": KindRule("custom", _days(30, 7, 1, 0), (), "none", False, None),
 }
