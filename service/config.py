@@ -162,7 +162,7 @@ def _to_address(value: object) -> str:
 
 
 def _to_slug(value: object) -> str:
-    if not isinstance(value, str) or not SLUG.match(value):
+    if not isinstance(value, str) or not SLUG.fullmatch(value):
         raise ValueError(
             f"{_show(value)} is not a valid id; use lower-case letters, digits, '-' and '_' "
             "(e.g. wang-fang), at most 64 characters"
@@ -457,7 +457,7 @@ class Office(_Model):
 
 def absolute_database_url(url: str, base_dir: Path) -> str:
     """``url`` with a relative SQLite path taken from ``base_dir`` (the config's folder)."""
-    match = re.match(r"^(sqlite(?:\+\w+)?):///(?!/)(.+)$", url)
+    match = re.fullmatch(r"(sqlite(?:\+\w+)?):///(?!/)(.+)", url)
     if not match or match.group(2).startswith(":memory:"):
         return url
     path = Path(match.group(2)).expanduser()

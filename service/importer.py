@@ -82,7 +82,7 @@ COLUMNS = (*PERSON_COLUMNS, *DEADLINE_COLUMNS, *NHIS_COLUMNS)
 EXPORT_ONLY = ("next_deadline", "next_date", "days_left")
 REQUIRED = ("id", "name", "email")
 
-_DATE = re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})\.?$")
+_DATE = re.compile(r"\A(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})\.?\Z")
 _TRUE = {"true", "yes", "y", "1", "o", "on"}
 _FALSE = {"false", "no", "n", "0", "x", "off"}
 _SPLIT = re.compile(r"[;,]")

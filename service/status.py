@@ -33,7 +33,7 @@ ACKS_CHANGED = "acks_changed"
 
 def sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL, or None for other databases."""
-    match = re.match(r"^sqlite(?:\+\w+)?:///(.+)$", url)
+    match = re.fullmatch(r"sqlite(?:\+\w+)?:///(.+)", url)
     return Path(match.group(1)) if match else None
 
 
