@@ -102,6 +102,39 @@ class ImportProblems(StaywatchError):
         super().__init__(head + ":\n" + "\n".join(self.problems))
 
 
+# -- formula guard ---------------------------------------------------------------------
+
+#: A cell a spreadsheet would run as a formula (or DDE command): one that starts with
+#: = + - @ (also their full-width forms, which some spreadsheets read as the ASCII
+#: ones), after any blanks, or with a tab or line break.
+_FORMULA = re.compile(r"\A(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20])")
+#: Plain numbers (a negative days_left) are not formulas and stay numbers.
+_NUMBER = re.compile(r"\A-?[0-9]+(?:\.[0-9]+)?\Z")
+
+
+def _runs_as_formula(text: str) -> bool:
+    if _FORMULA.match(text) and not _NUMBER.fullmatch(text):
+        return True
+    # A value that itself starts with the guard's apostrophe is guarded too, so that
+    # reading it back never takes away an apostrophe that was really there.
+    return text.startswith("'") and _runs_as_formula(text[1:])
+
+
+def spreadsheet_cell(value: str) -> str:
+    """``value`` as a CSV cell that no spreadsheet runs as a formula (a leading ``'``).
+
+    :func:`read_csv` undoes it, so an export imports back to the same values.
+    """
+    return "'" + value if _runs_as_formula(value) else value
+
+
+def unguarded_cell(cell: str) -> str:
+    """The value :func:`spreadsheet_cell` guarded; any other cell as it is."""
+    if cell.startswith("'") and _runs_as_formula(cell[1:]):
+        return cell[1:]
+    return cell
+
+
 # -- reading the CSV -------------------------------------------------------------
 
 
@@ -207,7 +240,7 @@ def read_csv(path: Path) -> CsvTable:
     columns = tuple(name for name in header if name in COLUMNS)
     rows: list[CsvRow] = []
     for number, record in records[1:]:
-        cells = [cell.strip() for cell in record]
+        cells = [unguarded_cell(cell.strip()) for cell in record]
         if not any(cells):
             continue
         values = {
@@ -933,5 +966,8 @@ def export_csv(config: Config, today: date, *, bom: bool = False) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=[*COLUMNS, *EXPORT_ONLY], lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(export_rows(config, today))
+    writer.writerows(
+        {column: spreadsheet_cell(value) for column, value in row.items()}
+        for row in export_rows(config, today)
+    )
     return ("\ufeff" if bom else "") + out.getvalue()

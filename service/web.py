@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.clock import Clock
 from service.config import Config
+from service.importer import spreadsheet_cell
 from service.metrics import FEED_REQUESTS, REGISTRY, REMINDERS
 from service.offices import STATUS_ORDER, OfficeRow, office_zone
 from service.plan import Occurrence
@@ -414,9 +415,7 @@ async def office_page(request: web.Request) -> web.StreamResponse:
 
 def _csv_cell(value: str | int) -> str | int:
     """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return spreadsheet_cell(value) if isinstance(value, str) else value
 
 
 async def healthz(request: web.Request) -> web.Response:
