@@ -890,10 +890,19 @@ def write_import(result: ImportResult) -> None:
 
 
 def _create_file(target: Path, data: bytes, like: Path) -> None:
-    """A new file with the main config's mode, written to a temp file and linked in place."""
+    """A new file with the main config's mode, owner and group, written to a temp file
+    and linked in place. Folders made for it get the config's owner and group too."""
     try:
+        config = os.stat(like)
+        missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
         target.parent.mkdir(parents=True, exist_ok=True)
-        mode = os.stat(like).st_mode & 0o777
+        owner = (config.st_uid, config.st_gid)
+        # Root importing for a root:staywatch 0640 config must not leave a file (or a
+        # folder) the daemon cannot read, or that `staywatch set` cannot replace.
+        chown = os.geteuid() == 0 and owner != (os.geteuid(), os.getegid())
+        if chown:
+            for folder in reversed(missing):
+                os.chown(folder, *owner)
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise StaywatchError(f"cannot create {target}: {exc.strerror}") from None
@@ -901,7 +910,9 @@ def _create_file(target: Path, data: bytes, like: Path) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), mode)
+            os.fchmod(handle.fileno(), config.st_mode & 0o777)
+            if chown:
+                os.fchown(handle.fileno(), *owner)
             os.fsync(handle.fileno())
         try:
             os.link(temp, target)

@@ -499,3 +499,24 @@ def test_the_dashboard_csv_uses_the_same_guard(text: str) -> None:
     assert not runs_as_formula(str(cell))
     assert unguarded_cell(str(cell)) == text
     assert _csv_cell(-3) == -3
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files to another owner")
+def test_a_new_people_file_gets_the_configs_owner_group_and_mode(
+    config: Path, tmp_path: Path
+) -> None:
+    # As deployed: root:staywatch 0640 (here nobody and a group that is not root's).
+    owner, group = 65534, 50
+    os.chown(config, owner, group)
+    os.chmod(config, 0o640)
+    source = write_csv(tmp_path / "x.csv", [row(1)])
+    result = run("import", str(source), "-c", str(config))
+    assert result.exit_code == 0, result.output
+    target = tmp_path / "people" / "imported.toml"
+    made = target.stat()
+    assert (made.st_uid, made.st_gid, made.st_mode & 0o777) == (owner, group, 0o640)
+    folder = target.parent.stat()
+    assert (folder.st_uid, folder.st_gid) == (owner, group)
+    # The main config, edited to include it, keeps its owner and mode as well.
+    kept = config.stat()
+    assert (kept.st_uid, kept.st_gid, kept.st_mode & 0o777) == (owner, group, 0o640)
