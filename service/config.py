@@ -892,36 +892,126 @@ _BAD_DATE = re.compile(
 
 
 def _loads(text: str, path: str) -> tuple[dict[str, Any], list[ConfigProblem]]:
-    """Parse TOML; invalid date literals become strings so that validation can name them."""
-    problems: list[ConfigProblem] = []
+    """Parse TOML; invalid date literals become strings so that validation can name them.
+
+    Returns the document and no problems, or ``{}`` and at least one problem: a file
+    that does not parse is never read as empty, however many dates are wrong in it.
+    """
+    try:
+        return tomllib.loads(text), []
+    except tomllib.TOMLDecodeError:
+        pass
+    except RecursionError:
+        return {}, [_too_deep(text, path)]
+    except ValueError as exc:  # an integer with more digits than int() converts
+        return {}, [_unreadable(text, path, exc)]
     lines = text.split("\n")
-    for _ in range(200):
+    # Every invalid date at once: one parse instead of one per date. Accepted only when
+    # no quote went inside a string (a note mentioning 2027-02-30); else line by line.
+    quoted: set[str] = set()
+    quick = [_quote_bad_dates(line, quoted) for line in lines]
+    if quoted:
         try:
-            return tomllib.loads("\n".join(lines)), problems
+            raw = tomllib.loads("\n".join(quick))
         except tomllib.TOMLDecodeError as exc:
-            message = str(exc)
-            found = re.search(r"at line (\d+), column (\d+)", message)
-            line = int(found.group(1)) if found else None
-            reason = re.sub(r"\s*\(at .*\)$", "", message)
-            if line:
-                fixed = _quote_bad_dates(lines[line - 1])
+            line = _error_line(exc)
+            if line is not None and quick[line - 1] == lines[line - 1]:
+                return {}, [_syntax_problem(exc, path, line)]  # a real syntax error
+        except (RecursionError, ValueError):
+            pass  # reported by the line-by-line reading below
+        else:
+            if not _quoted_inside_strings(raw, quoted):
+                return raw, []
+    # Line by line: quote only what the parser stops at. Each round fixes one line,
+    # so this ends.
+    while True:
+        try:
+            return tomllib.loads("\n".join(lines)), []
+        except tomllib.TOMLDecodeError as exc:
+            line = _error_line(exc)
+            if line is not None:
+                fixed = _quote_bad_dates(lines[line - 1], set())
                 if fixed != lines[line - 1]:
                     lines[line - 1] = fixed
                     continue
-            problems.append(
-                ConfigProblem(
-                    path,
-                    line if line else len(lines),
-                    "",
-                    f"TOML syntax error: {reason[0].lower() + reason[1:]}; "
-                    "fix the syntax (see https://toml.io)",
-                )
-            )
-            return {}, problems
-    return {}, problems
+            return {}, [_syntax_problem(exc, path, line or len(lines))]
+        except RecursionError:
+            return {}, [_too_deep(text, path)]
+        except ValueError as exc:
+            return {}, [_unreadable(text, path, exc)]
 
 
-def _quote_bad_dates(line: str) -> str:
+def _error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    found = re.search(r"at line (\d+), column (\d+)", str(exc))
+    return int(found.group(1)) if found else None
+
+
+def _syntax_problem(exc: tomllib.TOMLDecodeError, path: str, line: int) -> ConfigProblem:
+    reason = re.sub(r"\s*\(at .*\)$", "", str(exc))
+    return ConfigProblem(
+        path,
+        line,
+        "",
+        f"TOML syntax error: {reason[0].lower() + reason[1:]}; fix the syntax (see https://toml.io)",
+    )
+
+
+#: Arrays and inline tables nested deeper than this are not a config.
+MAX_NESTING = 100
+
+
+def _too_deep(text: str, path: str) -> ConfigProblem:
+    """The line where brackets first nest deeper than :data:`MAX_NESTING`."""
+    depth, line = 0, 1
+    where: int | None = None
+    # Brackets inside strings count too: this only has to find the line.
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                where = line
+                break
+        elif char in "]}":
+            depth -= 1
+    return ConfigProblem(
+        path,
+        where,
+        "",
+        f"lists or tables are nested more than {MAX_NESTING} levels deep; a config needs "
+        "two or three",
+    )
+
+
+def _unreadable(text: str, path: str, exc: ValueError) -> ConfigProblem:
+    long_number = re.search(r"[0-9_]{1000,}", text)
+    line = text.count("\n", 0, long_number.start()) + 1 if long_number else None
+    if long_number:
+        return ConfigProblem(path, line, "", "a number has thousands of digits; write a real value")
+    return ConfigProblem(path, None, "", f"cannot be read as TOML ({exc}); fix the syntax")
+
+
+def _quoted_inside_strings(raw: Mapping[str, Any], quoted: set[str]) -> bool:
+    """True when a quote added around one of ``quoted`` ended up inside a string value."""
+    marks = tuple(f'"{text}"' for text in quoted)
+    stack: list[object] = [raw]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if any(mark in node for mark in marks):
+                return True
+        elif isinstance(node, Mapping):
+            stack.extend(node.values())
+            stack.extend(node.keys())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _quote_bad_dates(line: str, quoted: set[str]) -> str:
+    """``line`` with invalid date literals in quotes; adds each quoted text to ``quoted``."""
+
     def repl(match: re.Match[str]) -> str:
         text = match.group(1)
         try:
@@ -929,6 +1019,7 @@ def _quote_bad_dates(line: str) -> str:
             if len(text) > 10:
                 datetime.fromisoformat(text.replace(" ", "T"))
         except ValueError:
+            quoted.add(text)
             return f'"{text}"'
         return match.group(0)
 
