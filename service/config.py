@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Union
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -38,6 +39,14 @@ from service.kinds import KINDS, LANGUAGES, Kind, Language
 
 Roll = Literal["none", "preceding", "following"]
 ANCHOR_DEFAULT = date(2000, 1, 1)
+#: The dates staywatch plans: every date and instant in a config lies in this range,
+#: so that no lead time, roll or window around it leaves what ``datetime`` can hold.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+#: What to do with a date that is out of range (the importer says it in its own words).
+NO_EXPIRY_HINT = "leave the deadline out if it never expires"
+#: Lead times, overdue repeats and escalations are at most this long (10 years).
+MAX_SPAN_DAYS = 3653
 
 
 # -- field types: each validator raises ValueError("<value> <problem>; <what to do>")
@@ -55,15 +64,25 @@ def _to_date(value: object) -> date:
     if isinstance(value, datetime):
         raise ValueError(f"{value.isoformat()} is a date and time; write only the date YYYY-MM-DD")
     if isinstance(value, date):
-        return value
+        return _in_range(value)
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             raise ValueError(
                 f"{value} is not a date; write a real calendar date as YYYY-MM-DD"
             ) from None
+        return _in_range(parsed)
     raise ValueError(f"{_show(value)} is not a date; write it as YYYY-MM-DD without quotes")
+
+
+def _in_range(day: date) -> date:
+    if EARLIEST <= day <= LATEST:
+        return day
+    raise ValueError(
+        f"{day.isoformat()} is out of range; staywatch plans dates from {EARLIEST} to "
+        f"{LATEST}: write the real date, or {NO_EXPIRY_HINT}"
+    )
 
 
 def _to_instant(value: object) -> datetime:
@@ -82,6 +101,11 @@ def _to_instant(value: object) -> datetime:
         raise ValueError(
             f"{value.isoformat()} has no UTC offset; add one, e.g. {value.isoformat()}+09:00"
         )
+    if not EARLIEST <= value.date() <= LATEST:
+        raise ValueError(
+            f"{value.isoformat()} is out of range; staywatch plans instants from {EARLIEST} "
+            f"to {LATEST}: write the real date and time"
+        )
     return value
 
 
@@ -94,16 +118,41 @@ def _to_duration(value: object) -> Duration:
                 f"{value} is negative; lead times count days before the deadline "
                 "(use overdue for reminders after it)"
             )
+        if value > MAX_SPAN_DAYS:
+            raise ValueError(_too_long(f"{value} days"))
         return Duration.of_days(value)
     if isinstance(value, str):
+        # A number this long is no lead time (and int() refuses thousands of digits).
+        if re.search(r"[0-9]{7,}", value):
+            raise ValueError(_too_long(f"'{value}'"))
         duration = Duration.parse(value)
         if duration.negative:
             raise ValueError(
                 f"'{value}' is negative; lead times count before the deadline "
                 "(use overdue for reminders after it)"
             )
+        if span_days(duration) > MAX_SPAN_DAYS:
+            raise ValueError(_too_long(f"'{value}'"))
         return duration
     raise ValueError(f"{_show(value)} is not a lead time; use days (30) or a duration (P30D)")
+
+
+def _too_long(shown: str) -> str:
+    return (
+        f"{shown} is longer than 10 years; lead times, overdue repeats and escalations are at "
+        f'most "P10Y" ({MAX_SPAN_DAYS} days)'
+    )
+
+
+def span_days(duration: Duration) -> float:
+    """How many days ``duration`` spans, measured back from 2200 (a positive or a
+    negative duration alike): months and days on the calendar, seconds exactly."""
+    months, days, seconds = abs(duration.months), abs(duration.days), abs(duration.seconds)
+    if months > 12 * 20 or days > 2 * MAX_SPAN_DAYS:
+        return float("inf")  # far too long, and not worth any calendar arithmetic
+    end = date(2200, 1, 1)
+    start: date = end - relativedelta(months=months, days=days)
+    return (end - start).days + seconds / 86400
 
 
 def _to_after(value: object) -> Duration:

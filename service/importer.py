@@ -48,7 +48,14 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT
 
-from service.config import Config, Person, index_lines, load_config, parse_config
+from service.config import (
+    NO_EXPIRY_HINT,
+    Config,
+    Person,
+    index_lines,
+    load_config,
+    parse_config,
+)
 from service.configedit import (
     DEADLINE_ORDER,
     PERSON_ORDER,
@@ -81,6 +88,8 @@ COLUMNS = (*PERSON_COLUMNS, *DEADLINE_COLUMNS, *NHIS_COLUMNS)
 #: Written by export, ignored by import.
 EXPORT_ONLY = ("next_deadline", "next_date", "days_left")
 REQUIRED = ("id", "name", "email")
+#: What to do with an out-of-range date in a spreadsheet ("9999-12-31" for "never").
+IMPORT_NO_EXPIRY_HINT = "leave the cell empty for no expiry"
 
 _DATE = re.compile(r"\A(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})\.?\Z")
 _TRUE = {"true", "yes", "y", "1", "o", "on"}
@@ -825,7 +834,8 @@ def _validate(
                 deadlines = people[index].get("deadline", []) if index < len(people) else []
                 column = _column_for(path, problem.message, [d.get("id") for d in deadlines])
                 if column is not None:
-                    out.append((row, column, _without_key(problem.message, path)))
+                    message = problem.message.replace(NO_EXPIRY_HINT, IMPORT_NO_EXPIRY_HINT)
+                    out.append((row, column, _without_key(message, path)))
                     continue
             moved = ConfigProblem(str(target), local, problem.where, problem.message)
             out.append((None, "", str(moved)))
