@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
-from dateutil.rrule import rrulestr
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
@@ -36,6 +35,7 @@ from pydantic import (
 from service.errors import ConfigError, ConfigProblem
 from service.keys import SLUG, Duration
 from service.kinds import KINDS, LANGUAGES, Kind, Language
+from service.recurrence import check_rule, occurs
 
 Roll = Literal["none", "preceding", "following"]
 ANCHOR_DEFAULT = date(2000, 1, 1)
@@ -222,24 +222,10 @@ def _to_slug(value: object) -> str:
 def _to_rrule(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f'{_show(value)} is not an RRULE; write e.g. "FREQ=MONTHLY;BYMONTHDAY=1"')
-    text = value.strip()
-    if text.upper().startswith("RRULE:"):
-        text = text[6:]
-    # Exported rules write UNTIL in UTC; staywatch expands rules on local dates.
-    text = re.sub(r"(UNTIL=\d{8}(?:T\d{6})?)Z", r"\1", text, flags=re.IGNORECASE)
     try:
-        rrulestr(text, dtstart=datetime(2000, 1, 1))
-    except (ValueError, TypeError) as exc:
-        raise ValueError(
-            f"'{value}' is not a valid RFC 5545 RRULE ({exc}); write e.g. "
-            '"FREQ=MONTHLY;BYMONTHDAY=1"'
-        ) from None
-    freq = re.search(r"FREQ=(\w+)", text.upper())
-    if freq and freq.group(1) in {"HOURLY", "MINUTELY", "SECONDLY"}:
-        raise ValueError(
-            f"'{value}' repeats more often than daily; use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY"
-        )
-    return text
+        return check_rule(value)
+    except ValueError as exc:
+        raise ValueError(f"'{value}' {exc}") from None
 
 
 def _to_from(value: object) -> str:
@@ -927,9 +913,30 @@ def _semantic_deadline(
             yield at, 'title is required for kind custom; add title = "what is due"'
         if "start" in deadline and "rrule" not in deadline:
             yield [*at, "start"], "start only applies to rrule; remove it or add an rrule"
+        never = _never_occurs(deadline.get("rrule"), deadline.get("start", ANCHOR_DEFAULT))
+        if never is not None:
+            yield [*at, "rrule"], never
     start, until = deadline.get("start"), deadline.get("until")
     if isinstance(start, date) and isinstance(until, date) and until < start:
         yield [*at, "until"], f"until {until} is before start {start}; swap them or fix the date"
+
+
+def _never_occurs(rule: object, start: object) -> str | None:
+    """The message for a valid rule that falls on no day at all, else None."""
+    if not isinstance(rule, str) or not isinstance(start, date) or isinstance(start, datetime):
+        return None
+    if not EARLIEST <= start <= LATEST:
+        return None  # the start is reported
+    try:
+        canonical = check_rule(rule)
+    except ValueError:
+        return None  # reported by the field
+    if occurs(canonical, start):
+        return None
+    return (
+        f"rrule '{rule}' never falls on a day (e.g. BYMONTH=2 with BYMONTHDAY=30); check "
+        "its BYMONTH, BYMONTHDAY, BYYEARDAY, BYWEEKNO, BYDAY and INTERVAL"
+    )
 
 
 # -- reading -------------------------------------------------------------------
@@ -1107,6 +1114,33 @@ def _read_text(file: Path) -> tuple[str | None, ConfigProblem | None]:
     return None, ConfigProblem(str(file), None, "", problem)
 
 
+def include_matches(base: Path, pattern: str) -> list[Path]:
+    """The paths an ``include`` pattern names, sorted; ValueError says why it names none.
+
+    Relative patterns are taken from ``base`` (the config's folder), absolute ones
+    as they are.
+    """
+    if not pattern.strip():
+        raise ValueError('is empty; write a path or a pattern, e.g. "people/*.toml"')
+    path = Path(pattern).expanduser()
+    root, rest = (
+        (Path(path.anchor), str(path.relative_to(path.anchor)))
+        if path.is_absolute()
+        else (base, pattern)
+    )
+    if rest in ("", "."):
+        # Path.glob("") and glob(".") fail; the folder itself is what was named.
+        return [root]
+    try:
+        return sorted(root.glob(rest))
+    except (ValueError, IndexError, NotImplementedError) as exc:
+        raise ValueError(
+            f'is not a file pattern ({exc or type(exc).__name__}); write e.g. "people/*.toml"'
+        ) from None
+    except OSError as exc:
+        raise ValueError(f"cannot be read ({exc.strerror}); check the folder's mode") from None
+
+
 def _include(
     raw: dict[str, Any], base: Path, sources: list[_Source]
 ) -> tuple[dict[str, list[tuple[int, int]]], list[Path], list[ConfigProblem]]:
@@ -1124,23 +1158,34 @@ def _include(
     files: list[Path] = []
     if not isinstance(patterns, list):
         return origins, files, problems  # the type error is reported by validation
+    seen = {Path(sources[0].shown).resolve()}
     for index, pattern in enumerate(patterns):
         if not isinstance(pattern, str):
             continue
-        matches = sorted(base.glob(pattern)) if pattern else []
+
+        def report(message: str) -> None:
+            line = sources[0].lines.get(("include",))
+            problems.append(ConfigProblem(sources[0].shown, line, "", message))
+
+        try:
+            matches = include_matches(base, pattern)
+        except ValueError as exc:
+            report(f"include[{index + 1}] '{pattern}' {exc}")
+            continue
         if not matches and not any(ch in pattern for ch in "*?["):
-            problems.append(
-                ConfigProblem(
-                    sources[0].shown,
-                    sources[0].lines.get(("include",)),
-                    "",
-                    f"include[{index + 1}] '{pattern}' does not exist; fix the path (relative "
-                    "to this file) or remove it",
-                )
+            report(
+                f"include[{index + 1}] '{pattern}' does not exist; fix the path (relative "
+                "to this file) or remove it"
+            )
+        if len(matches) == 1 and matches[0].is_dir() and not any(ch in pattern for ch in "*?["):
+            report(
+                f"include[{index + 1}] '{pattern}' is a folder; name the files in it, e.g. "
+                f'"{pattern.rstrip("/")}/*.toml"'
             )
         for file in matches:
-            if not file.is_file():
-                continue
+            if not file.is_file() or file.resolve() in seen:
+                continue  # folders; a file named twice, or the config itself
+            seen.add(file.resolve())
             text, problem = _read_text(file)
             if problem is not None or text is None:
                 problems.append(problem or ConfigProblem(str(file), None, "", "cannot be read"))
