@@ -52,6 +52,7 @@ from service.config import (
     NO_EXPIRY_HINT,
     Config,
     Person,
+    include_matches,
     index_lines,
     load_config,
     parse_config,
@@ -806,7 +807,11 @@ def _validate(
     """
     others: list[str] = []
     for pattern in patterns:
-        for file in sorted(base.glob(pattern)) if pattern else []:
+        try:
+            matches = include_matches(base, pattern)
+        except ValueError:
+            matches = []  # parse_config reports the pattern
+        for file in matches:
             if file.is_file() and os.path.normpath(file) != str(target):
                 others.append(glob.escape(os.path.relpath(file, base).replace(os.sep, "/")))
     doc = tomlkit.parse(main_text)

@@ -24,6 +24,7 @@ from service.tokens import (
     office_token,
     sign_action,
 )
+from service.worker import off_loop
 
 ADMIN_SCOPE = "*"
 #: Past occurrences stay in calendars this long, so a subscriber sees recent history.
@@ -160,7 +161,9 @@ async def _document(
     now = (clock or SystemClock()).now()
     today = now.astimezone(ZoneInfo(config.service.timezone)).date()
     start, end = feed_window(config, today)
-    occurrences = plan(config, start, end, people=[p.id for p in people], singles_unbounded=True)
+    occurrences = await off_loop(
+        plan, config, start, end, people=[p.id for p in people], singles_unbounded=True
+    )
     acknowledged: set[str] = await store.acknowledged(person) if store else set()
     fingerprints = event_fingerprints(config, people, occurrences, acknowledged)
     sequences = await store.sequences_for(fingerprints) if store else {}

@@ -6,6 +6,7 @@ the web server serves them as JSON.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import AsyncIterator
@@ -29,6 +30,8 @@ from service.store.reconcile import RESTORABLE
 HEARTBEAT_STALE = timedelta(minutes=3)
 #: Meta key bumped when an acknowledgement is recorded outside the daemon (``done``).
 ACKS_CHANGED = "acks_changed"
+#: Meta key: the problems of the running daemon's last failed reload (JSON list, or empty).
+RELOAD_ERRORS = "reload_errors"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -315,6 +318,14 @@ async def status_snapshot(
     return snapshot
 
 
+def _reload_errors(stored: str | None) -> list[str]:
+    try:
+        found = json.loads(stored) if stored else []
+    except ValueError:
+        return []
+    return [str(p) for p in found] if isinstance(found, list) else []
+
+
 async def _fill_from_store(snapshot: dict[str, Any], store: Store, now: datetime) -> None:
     try:
         counts = await store.counts()
@@ -330,6 +341,12 @@ async def _fill_from_store(snapshot: dict[str, Any], store: Store, now: datetime
             beat = datetime.fromisoformat(heartbeat)
             fresh = now - beat.astimezone(UTC) < HEARTBEAT_STALE
             snapshot["daemon"] = f"{'running' if fresh else 'stopped'} (last seen {heartbeat})"
+            if fresh:
+                # The daemon may be running on an older config than the file says.
+                for problem in _reload_errors(await store.get_meta(RELOAD_ERRORS)):
+                    if problem not in snapshot["config_errors"]:
+                        snapshot["config_errors"].append(problem)
+                snapshot["config_ok"] = not snapshot["config_errors"]
         snapshot["failures"] = [
             {"key": row.key, "reason": row.reason or "", "at": row.updated_at.isoformat()}
             for row in await store.failures(limit=20)
