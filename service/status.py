@@ -318,6 +318,32 @@ async def status_snapshot(
     return snapshot
 
 
+#: What ``/healthz`` tells anyone who can reach the port: counts, booleans and instants,
+#: never keys, names, addresses, paths, server replies or config error texts.
+PUBLIC_HEALTH = (
+    "config_ok",
+    "db",
+    "pending",
+    "sent",
+    "failed",
+    "acknowledged",
+    "skipped",
+    "next_due",
+    "last_plan",
+    "last_reload",
+)
+
+
+def public_health(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a health snapshot that may be shown without the admin token."""
+    return {key: snapshot.get(key) for key in PUBLIC_HEALTH}
+
+
+def is_healthy(snapshot: dict[str, Any]) -> bool:
+    """True when the database answers and the config in force is the file's."""
+    return bool(snapshot.get("db_ok", False) and snapshot.get("config_ok", False))
+
+
 def _reload_errors(stored: str | None) -> list[str]:
     try:
         found = json.loads(stored) if stored else []
