@@ -511,7 +511,7 @@ def _people_by_file(config: Config) -> _Sources:
     for source in config.sources or (config.path,):
         try:
             raw = tomllib.loads(source.read_text(encoding="utf-8").removeprefix("\ufeff"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        except (OSError, ValueError, RecursionError):  # reported by load_config
             continue
         for person in raw.get("person", []) if isinstance(raw.get("person"), list) else []:
             if isinstance(person, dict) and isinstance(person.get("id"), str):

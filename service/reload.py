@@ -13,6 +13,7 @@ from watchfiles import awatch
 
 from service.config import Config, load_config
 from service.errors import ConfigError, StaywatchError, problem_lines
+from service.logs import redact
 from service.worker import off_loop
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,11 @@ class Reloader:
                 )
                 await self._report(
                     [
-                        f"{self.path}: the reload failed unexpectedly ({type(exc).__name__}: "
-                        f"{exc}); staywatch keeps the last good config; the log has the details"
+                        redact(
+                            f"{self.path}: the reload failed unexpectedly ({type(exc).__name__}: "
+                            f"{exc}); staywatch keeps the last good config; the log has the "
+                            "details"
+                        )
                     ]
                 )
                 return False
@@ -164,7 +168,7 @@ class Reloader:
         except StaywatchError as exc:
             # Keep watching: the next edit (or SIGHUP) tries again.
             log.error("config reload (%s) could not be applied: %s", reason, exc)
-            await self._report([f"{self.path}: the reload could not be applied ({exc})"])
+            await self._report([redact(f"{self.path}: the reload could not be applied ({exc})")])
             return False
         log.info("config reloaded (%s): %s", reason, change.summary(), extra={"action": "reload"})
         return True

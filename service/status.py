@@ -256,7 +256,7 @@ def _fallback_database_url(path: Path) -> str | None:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         url = raw.get("service", {}).get("database", ServiceSection().database)
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None
     if not isinstance(url, str):
         return None
