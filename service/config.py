@@ -11,16 +11,21 @@ import difflib
 import functools
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from email.errors import HeaderParseError
+from email.headerregistry import Address as MailAddress
+from email.headerregistry import HeaderRegistry
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -38,6 +43,8 @@ from service.kinds import KINDS, LANGUAGES, Kind, Language
 from service.recurrence import check_rule, occurs
 
 Roll = Literal["none", "preceding", "following"]
+#: Parses header values as the email package does when a message is built.
+_HEADERS = HeaderRegistry()
 ANCHOR_DEFAULT = date(2000, 1, 1)
 #: The dates staywatch plans: every date and instant in a config lies in this range,
 #: so that no lead time, roll or window around it leaves what ``datetime`` can hold.
@@ -54,7 +61,9 @@ MAX_SPAN_DAYS = 3653
 
 def _show(value: object) -> str:
     if isinstance(value, str):
-        return f"'{value}'"
+        # Line breaks and other invisible characters are shown, not printed.
+        text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in value)
+        return f"'{text}'"
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -191,17 +200,62 @@ def _to_time(value: object) -> time:
     raise ValueError(f'{_show(value)} is not a time of day; write it as HH:MM, e.g. "09:00"')
 
 
+#: Special-use domains that offices use for internal mail (corp.local, localhost, a .test
+#: lab): fine for staywatch, refused by email_validator as not globally deliverable.
+_INTERNAL_SUFFIX = ".com"
+
+
 def check_address(value: str) -> str:
-    """Validate one e-mail address; return it normalised or raise ValueError."""
+    """Validate one e-mail address; return it normalised or raise ValueError.
+
+    The result is what rendering puts in a header as it is: the domain in its
+    ASCII (IDNA) form and an ASCII local part, which every mail server takes.
+    """
+    if "<" in value or ">" in value:
+        _, inner = parseaddr(value)
+        hint = f"write only the address ({inner})" if "@" in inner else "write only the address"
+        raise ValueError(
+            f"{_show(value)} is not a valid e-mail address; {hint}, without a name or <>"
+        )
     try:
-        return validate_email(
-            value, check_deliverability=False, globally_deliverable=False
-        ).normalized
+        found = _validated(value)
     except EmailNotValidError as exc:
-        # Internal domains (corp.local, localhost) are normal in offices.
-        if "special-use" in str(exc) and "@" in value and "\n" not in value:
-            return value.strip()
-        raise ValueError(f"'{value}' is not a valid e-mail address ({exc})") from None
+        raise ValueError(f"{_show(value)} is not a valid e-mail address ({exc})") from None
+    address = found.ascii_email
+    if address is None or not address.isascii():
+        raise ValueError(
+            f"{_show(value)} has letters before the @-sign that not every mail server accepts; "
+            "give an address with Latin letters, digits and . - _ + only before the @"
+        )
+    try:
+        spec = MailAddress(addr_spec=address).addr_spec
+    except (ValueError, IndexError, HeaderParseError) as exc:
+        raise ValueError(
+            f"{_show(value)} is not an address a mail header can carry ({exc})"
+        ) from None
+    if spec != address:
+        raise ValueError(f"{_show(value)} is not an address a mail header can carry as written")
+    return address
+
+
+def _validated(value: str) -> ValidatedEmail:
+    """email_validator's result, special-use domains (corp.local, localhost) allowed."""
+    options: dict[str, Any] = {
+        "check_deliverability": False,
+        "globally_deliverable": False,
+        "allow_smtputf8": False,
+    }
+    try:
+        return validate_email(value, **options)
+    except EmailNotValidError as exc:
+        if "special-use" not in str(exc) or "@" not in value:
+            raise
+    # Checked with a stand-in suffix, which leaves every other rule in force; then removed.
+    found = validate_email(value + _INTERNAL_SUFFIX, **options)
+    local, _, domain = (found.ascii_email or "").rpartition("@")
+    found.ascii_domain = found.domain = domain.removesuffix(_INTERNAL_SUFFIX)
+    found.ascii_email = found.normalized = f"{local}@{found.ascii_domain}"
+    return found
 
 
 def _to_address(value: object) -> str:
@@ -229,16 +283,34 @@ def _to_rrule(value: object) -> str:
 
 
 def _to_from(value: object) -> str:
-    from email.utils import parseaddr
-
-    if not isinstance(value, str) or "\n" in value or "\r" in value:
-        raise ValueError(f'{_show(value)} is not a sender; write e.g. "staywatch <me@example.org>"')
-    _, address = parseaddr(value)
-    if "@" not in address:
+    example = 'write e.g. "staywatch <me@example.org>"'
+    if not isinstance(value, str):
+        raise ValueError(f"{_show(value)} is not a sender; {example}")
+    breaks = sorted(
+        {ch for ch in value if ch.splitlines() != [ch] or unicodedata.category(ch) == "Cc"}
+    )
+    if breaks:
+        shown = ", ".join(f"U+{ord(ch):04X}" for ch in breaks)
         raise ValueError(
-            f"'{value}' has no e-mail address; write e.g. \"staywatch <me@example.org>\""
+            f"{_show(value)} contains a line break or control character ({shown}); keep the "
+            f"sender on one line, {example}"
         )
-    return value
+    try:
+        header = _HEADERS("From", value)
+        addresses: tuple[MailAddress, ...] = getattr(header, "addresses", ())
+    except (HeaderParseError, IndexError, ValueError):  # the parser's own slips on odd text
+        addresses = ()
+    if len(addresses) > 1:
+        raise ValueError(f"{_show(value)} names more than one sender; give one, {example}")
+    if not addresses or "@" not in addresses[0].addr_spec:
+        raise ValueError(f"{_show(value)} has no e-mail address; {example}")
+    try:
+        address = check_address(addresses[0].addr_spec)
+    except ValueError as exc:
+        raise ValueError(f"{_show(value)}: {exc}") from None
+    name = " ".join(addresses[0].display_name.split())
+    # The canonical form: exactly what the From header of every message will carry.
+    return str(MailAddress(display_name=name, addr_spec=address))
 
 
 def _to_listen(value: object) -> str:

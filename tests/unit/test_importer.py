@@ -520,3 +520,26 @@ def test_a_new_people_file_gets_the_configs_owner_group_and_mode(
     # The main config, edited to include it, keeps its owner and mode as well.
     kept = config.stat()
     assert (kept.st_uid, kept.st_gid, kept.st_mode & 0o777) == (owner, group, 0o640)
+
+
+def test_import_refuses_addresses_rendering_cannot_send(config: Path, tmp_path: Path) -> None:
+    source = write_csv(
+        tmp_path / "x.csv",
+        [
+            row(1, email="Bob <bob@corp.local>"),
+            row(2, email="ünï@corp.local"),
+            row(3, email="it@corp.local; HR@Bücher.de"),
+        ],
+    )
+    result = run("import", str(source), "-c", str(config))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == [
+        f"{source}:2:email: 'Bob <bob@corp.local>' is not a valid e-mail address; write only "
+        "the address (bob@corp.local), without a name or <>",
+        f"{source}:3:email: 'ünï@corp.local' is not a valid e-mail address (Internationalized "
+        "characters before the @-sign are not supported: 'ï', 'ü'.)",
+    ]
+    good = write_csv(tmp_path / "y.csv", [row(3, email="it@corp.local; HR@Bücher.de")])
+    assert run("import", str(good), "-c", str(config)).exit_code == 0
+    (person,) = [p for p in load_config(config).people if p.id == "person-0003"]
+    assert person.email == ("it@corp.local", "HR@xn--bcher-kva.de")
