@@ -39,7 +39,7 @@ async def replan(
     """
     started = time.perf_counter()
     today = now.astimezone(ZoneInfo(config.service.timezone)).date()
-    basis = plan_basis(config, today) if people is None else ""
+    basis = await off_loop(plan_basis, config, today) if people is None else ""
     if skip_unchanged and basis and await store.get_meta(PLAN_BASIS) == basis:
         log.info("config and day as at the last plan: nothing to re-plan")
         return ReconcileStats(unchanged=len(config.people))
