@@ -87,7 +87,7 @@ def test_period_end(start: date, years: int, months: int, end: date) -> None:
         (date(2028, 2, 29), date(2045, 3, 1)),  # Civil Act: 17 years end with 28 February
         (date(2008, 2, 29), date(2025, 3, 1)),
         (date(2011, 2, 28), date(2028, 2, 28)),
-        (date(2011, 2, 29 - 1), date(2028, 2, 28)),
+        (date(2012, 2, 29), date(2029, 3, 1)),
         (date(2027, 2, 28), date(2044, 2, 28)),
     ],
 )
@@ -196,7 +196,7 @@ def test_arc_at_17(born: date, turns_17: date, deadline: date) -> None:
 @pytest.mark.parametrize(
     ("ended", "deadline"),
     [
-        (date(2027, 1, 31), date(2027, 2, 27)),  # issue 15's example
+        (date(2027, 1, 31), date(2027, 2, 27)),  # the month-end case README names
         (date(2027, 1, 15), date(2027, 2, 14)),
         (date(2026, 12, 31), date(2027, 1, 30)),
         (date(2028, 1, 31), date(2028, 2, 28)),
