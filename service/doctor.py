@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import stat
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ async def run_checks(path: Path, *, clock: Clock | None = None) -> list[Check]:
     checks.append(_secret(config))
     checks.append(await _public_url(config))
     checks.append(_holidays(config, clock))
+    checks.append(holidays_version_check(_installed_holidays()))
     return checks
 
 
@@ -191,3 +193,46 @@ def _holidays(config: Config, clock: Clock) -> Check:
     return Check(
         "holidays", True, f"{config.service.holidays} holidays known for {year}-{year + 1}"
     )
+
+
+def _installed_holidays() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("holidays")
+    except PackageNotFoundError:
+        return None
+
+
+def _release(text: str) -> tuple[int, ...]:
+    """``"0.102"`` -> (0, 102); ``"1.0.post1"`` -> (1, 0): the numeric release part."""
+    found = re.match(r"\d+(?:\.\d+)*", text)
+    return tuple(int(part) for part in found.group().split(".")) if found else ()
+
+
+def holidays_version_check(installed: str | None) -> Check:
+    """The installed ``holidays`` release against the first one with Korea's 2026-2027 right.
+
+    Older releases lack Labor Day (2026-05-01) and the Constitution Day substitute
+    (2027-07-19), or still close offices on 2027-03-03, so reminders would be
+    planned for the wrong last business day.
+    """
+    from service.rules import HOLIDAYS_FLOOR
+
+    if installed is None:
+        return Check(
+            "holidays version",
+            False,
+            "the holidays package is not installed",
+            f"install holidays>={HOLIDAYS_FLOOR} in staywatch's environment",
+        )
+    if _release(installed) < _release(HOLIDAYS_FLOOR):
+        return Check(
+            "holidays version",
+            False,
+            f"holidays {installed} is older than {HOLIDAYS_FLOOR}, the first release with "
+            "the 2026-2027 Korean holidays right (Labor Day, Constitution Day)",
+            f"upgrade it (pip install 'holidays>={HOLIDAYS_FLOOR}'), or list the missing days "
+            "in [service] extra_holidays",
+        )
+    return Check("holidays version", True, f"holidays {installed} (at least {HOLIDAYS_FLOOR})")

@@ -189,14 +189,14 @@ def _events_of(
 
 def _label(lang: str, person: Person, occ: Occurrence) -> str:
     title = None if person.hide_details else occ.title
-    return texts.event_label(occ.kind, lang, covers=occ.covers, title=title)
+    return texts.event_label(occ.texts_key, lang, covers=occ.covers, title=title)
 
 
 def _summary(lang: str, event: _Event, all_people: bool) -> str:
     occ, person = event.occurrence, event.person
     label = _label(lang, person, occ)
     if event.role == "window":
-        text = texts.window_label(occ.kind, lang) or texts.ui("window_open", lang, label=label)
+        text = texts.window_label(occ.texts_key, lang) or texts.ui("window_open", lang, label=label)
     elif event.role == "stage":
         text = texts.stage_label(label, event.days_left, lang)
     else:

@@ -176,7 +176,7 @@ def render_reminder(
     tz = config.zone_of(person)
     local_now = now.astimezone(tz)
     deadline = _deadline_of(person, occurrence.deadline)
-    kind = occurrence.kind
+    kind = occurrence.texts_key
     title = occurrence.title if kind == "custom" else None
     days = (occurrence.date - local_now.date()).days
     # An ``at`` reminder at the instant itself still reads "due", not "was due".
@@ -440,7 +440,7 @@ def render_escalation(
     office_tz = office_zone(config, office)
     person_today = now.astimezone(config.zone_of(person)).date()
     deadline = _deadline_of(person, occurrence.deadline)
-    kind = occurrence.kind
+    kind = occurrence.texts_key
     title = occurrence.title if kind == "custom" else None
     days = (occurrence.date - person_today).days
     past = days < 0 or (occurrence.at is not None and now > occurrence.at)

@@ -289,9 +289,13 @@ def _page(
         context.update(
             occurrence=occurrence,
             label=action_label(
-                occurrence.kind, lang, occurrence.date, occurrence.covers, title=occurrence.title
+                occurrence.texts_key,
+                lang,
+                occurrence.date,
+                occurrence.covers,
+                title=occurrence.title,
             ),
-            what=occurrence.title or kind_name(occurrence.kind, lang),
+            what=occurrence.title or kind_name(occurrence.texts_key, lang),
             name=person.name if person else occurrence.person,
         )
     html = env.get_template(template).render(**context)

@@ -52,6 +52,7 @@ async def test_a_good_deployment_passes_and_nothing_is_sent(
     assert server.messages == []
     assert checks["secret"].ok  # not created yet: the daemon creates it on start
     assert checks["holidays"].ok
+    assert checks["holidays version"].ok, checks["holidays version"].line()
     # Nothing listens on the public URL: the admin is told to start the daemon.
     assert not checks["public url"].ok
     assert "start the daemon" in checks["public url"].line()

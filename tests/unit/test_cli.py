@@ -32,7 +32,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> Result:
 def test_check_accepts_the_example(example: Path) -> None:
     result = run("check", "-c", str(example))
     assert result.exit_code == 0
-    assert result.stdout.startswith(f"{example}: ok (3 people, 12 deadlines")
+    assert result.stdout.startswith(f"{example}: ok (7 people, 21 deadlines")
 
 
 def test_check_lists_every_error_with_its_line_and_no_traceback(tmp_path: Path) -> None:
