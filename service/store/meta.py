@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.clock import to_utc
 from service.store.models import feed_sequences, meta
-from service.store.statements import chunks, upsert
+from service.store.statements import chunks, insert_for, upsert
 
 
 async def get_meta(conn: AsyncConnection, key: str) -> str | None:
@@ -75,8 +75,31 @@ async def feed_revisions(
             {"uid": uid, "fingerprint": print_, "sequence": out[uid].sequence, "changed_at": at}
         )
     if writes:
-        stmt = upsert(dialect, feed_sequences, ["uid"], ["fingerprint", "sequence", "changed_at"])
+        insert = insert_for(dialect, feed_sequences)
+        new = insert.excluded
+        # Two calendars built at once (a person's and an office's) may both see the
+        # old row: the first to write wins, the second writes nothing and reads
+        # back what the first stored, so both serve the same revision.
+        stmt = insert.on_conflict_do_update(
+            index_elements=["uid"],
+            set_={
+                "fingerprint": new.fingerprint,
+                "sequence": feed_sequences.c.sequence + 1,
+                "changed_at": new.changed_at,
+            },
+            where=feed_sequences.c.fingerprint != new.fingerprint,
+        )
+        # In one order of UIDs everywhere, so two writers never wait on each other in a circle.
+        writes.sort(key=lambda w: str(w["uid"]))
         await conn.execute(stmt, writes)
+        written = [str(w["uid"]) for w in writes]
+        for batch in chunks(written):
+            back = await conn.execute(
+                select(
+                    feed_sequences.c.uid, feed_sequences.c.sequence, feed_sequences.c.changed_at
+                ).where(feed_sequences.c.uid.in_(batch))
+            )
+            out.update({uid: Revision(seq, changed) for uid, seq, changed in back})
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -301,6 +302,21 @@ async def test_feed_revisions_move_only_on_change(store: Store) -> None:
     }
     # A fingerprint that comes back is a change too: SEQUENCE never goes down.
     assert (await store.feed_revisions({"a": "f1"}, t2))["a"].sequence == 3
+
+
+async def test_calendars_built_at_once_agree_on_each_revision(store: Store) -> None:
+    # A person's calendar and an office's, rebuilt together after the same change.
+    uids = {f"u{i}": "f1" for i in range(50)}
+    await store.feed_revisions(uids, NOW)
+    changed = dict.fromkeys(uids, "f2")
+
+    answers = await asyncio.gather(
+        *(store.feed_revisions(changed, NOW + timedelta(seconds=s)) for s in range(1, 9))
+    )
+
+    assert all(answer == answers[0] for answer in answers)
+    assert {r.sequence for r in answers[0].values()} == {1}
+    assert await store.feed_revisions(changed, NOW + timedelta(days=1)) == answers[0]
 
 
 async def test_migration_gives_existing_feed_revisions_an_instant(blank_db_url: str) -> None:
