@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 import segno
@@ -247,12 +248,15 @@ def if_none_match(header: str, etags: Collection[str]) -> bool:
     entity-tags, compared weakly: ``W/"x"`` matches ``"x"`` (a proxy that
     compresses on the fly weakens the validators it passes on).
     """
+    if header in etags:
+        return True  # what a client sends back nearly always: our own tag, as it was
     if header.strip() == "*":
         return True
     ours = {tag.removeprefix("W/") for tag in etags}
     return any(match.group(1) in ours for match in _ENTITY_TAG.finditer(header))
 
 
+@lru_cache(maxsize=512)
 def accepts_gzip(header: str | None) -> bool:
     """Whether to answer ``Accept-Encoding: header`` with gzip (RFC 9110, 12.5.3).
 
@@ -261,7 +265,8 @@ def accepts_gzip(header: str | None) -> bool:
     acceptable and weighs at least as much as identity. No header at all gets
     identity: clients that send none rarely decode gzip. When nothing
     acceptable is left (``identity;q=0`` alone), identity is sent rather than
-    a 406, which no calendar client would know what to do with.
+    a 406, which no calendar client would know what to do with. Clients send
+    the same few values over and over: the answers are cached.
     """
     if not header:
         return False
