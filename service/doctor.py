@@ -33,15 +33,24 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    #: Passes, but something deserves a look (the exit status stays 0).
+    warning: bool = False
 
     def line(self) -> str:
-        """``ok    name: detail`` or ``FAIL  name: detail; fix``."""
-        text = f"{'ok  ' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
-        return text if self.ok or not self.fix else f"{text}; {self.fix}"
+        """``ok    name: detail``, ``warn  name: detail; fix`` or ``FAIL  name: detail; fix``."""
+        state = "FAIL" if not self.ok else "warn" if self.warning else "ok  "
+        text = f"{state}  {self.name}: {self.detail}"
+        return text if (self.ok and not self.warning) or not self.fix else f"{text}; {self.fix}"
 
     def as_json(self) -> dict[str, str | bool]:
         """The JSON form of ``doctor --json``."""
-        return {"check": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
+        return {
+            "check": self.name,
+            "ok": self.ok,
+            "warning": self.warning,
+            "detail": self.detail,
+            "fix": self.fix,
+        }
 
 
 async def run_checks(path: Path, *, clock: Clock | None = None) -> list[Check]:
@@ -60,6 +69,7 @@ async def run_checks(path: Path, *, clock: Clock | None = None) -> list[Check]:
     checks = [Check("config", True, f"{path}: {people} people, {deadlines} deadlines")]
     checks.append(await _database(config, clock))
     checks.append(await _mail(config))
+    checks.append(_sender_domain(config))
     checks.append(_secret(config))
     checks.append(await _public_url(config))
     checks.append(_holidays(config, clock))
@@ -131,6 +141,40 @@ async def _mail(config: Config) -> Check:
         probe,
         "check [mail] host, port, security and the login; `staywatch send-test ADDRESS` "
         "sends a real message",
+    )
+
+
+#: Names that never resolve on the internet (RFC 2606, 6761, 6762, 8375) or by habit only on a LAN.
+_LOCAL_SUFFIXES = (
+    "localhost",
+    "localdomain",
+    "local",
+    "internal",
+    "lan",
+    "home.arpa",
+    "test",
+    "invalid",
+    "example",
+)
+
+
+def _sender_domain(config: Config) -> Check:
+    """Warn when the From domain (and so every Message-ID's) is not a real, dotted name."""
+    from service.render import sender_domain
+
+    domain = sender_domain(config.mail.sender)
+    labels = domain.split(".")
+    ip_address = all(label.isdigit() for label in labels)
+    local = any(domain == s or domain.endswith("." + s) for s in _LOCAL_SUFFIXES)
+    if len(labels) > 1 and not ip_address and not local:
+        return Check("sender", True, f"From domain {domain} is a fully qualified domain name")
+    return Check(
+        "sender",
+        True,
+        f"From domain {domain} is not a fully qualified domain name: Message-IDs end in "
+        f"@{domain}, which spam filters count against a message",
+        "set [mail] from to an address at the domain that sends the mail",
+        warning=True,
     )
 
 
