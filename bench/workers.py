@@ -419,19 +419,21 @@ def feed_build(args: list[str]) -> dict[str, Any]:
     from service.feed import build_feed, event_fingerprints
     from service.plan import plan
     from service.publish import feed_window
+    from service.tokens import installation_id
 
     config = load_config(config_path)
     today = datetime.now(UTC).date()
     start, end = feed_window(config, today)
     people = list(config.people)
     stamp = datetime.now(UTC).replace(microsecond=0)
+    installation = installation_id(b"bench installation secret")
     build, fingerprints, serialize, plans = [], [], [], []
     body = b""
     for _ in range(repeat):
         t0 = time.perf_counter()
         occurrences = plan(config, start, end, singles_unbounded=True)
         t1 = time.perf_counter()
-        prints = event_fingerprints(config, people, occurrences, set())
+        prints = event_fingerprints(config, people, occurrences, set(), installation=installation)
         t2 = time.perf_counter()
         body = build_feed(
             config,
@@ -442,6 +444,7 @@ def feed_build(args: list[str]) -> dict[str, Any]:
             stamp=stamp,
             name="staywatch: everyone",
             language="en",
+            installation=installation,
         )
         t3 = time.perf_counter()
         plans.append(t1 - t0)

@@ -139,6 +139,14 @@ def _today(config: Config) -> date:
     return SystemClock().now().astimezone(ZoneInfo(config.service.timezone)).date()
 
 
+def _validation_today() -> date:
+    """The day ``check`` and the editing commands check birth dates against."""
+    from service.clock import SystemClock
+    from service.config import latest_today
+
+    return latest_today(SystemClock().now())
+
+
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
@@ -227,10 +235,11 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Validate the config; list every error with its line. Exit 0 when valid."""
+    from service.config import load_config
     from service.plan import plan, reminders_of, store_window
 
     path = _config_path(ctx)
-    config = _load(ctx)
+    config = load_config(path, today=_validation_today())
     start, end = store_window(config, _today(config))
     occurrences = plan(config, start, end)
     deadlines = sum(len(p.deadlines) for p in config.people)
@@ -283,7 +292,7 @@ def deadlines(
                 f"{o.date} {o.date:%a}",
                 o.person,
                 o.deadline,
-                o.title or kind_name(o.kind, "en"),
+                o.title or kind_name(o.texts_key, "en"),
                 "; ".join(notes),
                 str(len(o.reminders)),
                 ahead[0].due.strftime("%Y-%m-%d %H:%M") if ahead else "",
@@ -543,12 +552,13 @@ def add() -> None:
     """Add a person or a deadline to the config file (comments are kept)."""
 
 
-def _edited(ctx: click.Context, edit: Callable[[str], str], what: str) -> None:
+def _edited(ctx: click.Context, edit: Callable[[str], str], what: str) -> Config:
     from service.configedit import apply_edit
 
     path = _config_path(ctx)
-    config = apply_edit(path, edit)
+    config = apply_edit(path, edit, today=_validation_today())
     click.echo(f"{path}: {what} ({len(config.people)} people); a running daemon reloads it.")
+    return config
 
 
 @add.command("person")
@@ -602,10 +612,27 @@ class _LeadList(click.ParamType[list[int | str]]):
     type=click.Choice(KINDS),
 )
 @click.option("--date", "day", type=DATE, help="Expiry or due date.")
-@click.option("--entry", type=DATE, help="arc_registration: date of entry.")
+@click.option("--entry", type=DATE, help="arc_registration, nhis_enrolment: date of entry.")
 @click.option("--moved", type=DATE, help="address_report: move-in date.")
+@click.option("--departed", type=DATE, help="reentry: the day of leaving Korea.")
+@click.option(
+    "--permanent/--no-permanent", default=None, help="reentry: a permanent resident (F-5)."
+)
+@click.option("--changed", type=DATE, help="registration_change: the day of the change.")
+@click.option(
+    "--what",
+    type=click.Choice(["passport", "name", "nationality", "workplace", "school", "other"]),
+    help="registration_change: what changed (default passport).",
+)
+@click.option("--born", type=DATE, help="newborn_status, arc_at_17: date of birth.")
+@click.option("--ended", type=DATE, help="workplace_change: last day of the contract.")
+@click.option("--applied", type=DATE, help="workplace_change: day the change was requested.")
+@click.option("--status", help="nhis_enrolment: status of stay, e.g. D-2.")
+@click.option("--registered", type=DATE, help="nhis_enrolment (D-2, D-4-3): registration day.")
 @click.option("--start", type=DATE, help="nhis_premium or rrule: first month / anchor.")
-@click.option("--until", type=DATE, help="nhis_premium or rrule: last month / date.")
+@click.option(
+    "--until", type=DATE, help="nhis_premium, rrule: last month / date; reentry: end of stay."
+)
 @click.option("--at", "at", help="custom: an instant with offset, 2027-01-05T10:00:00+09:00.")
 @click.option("--rrule", help="custom: RFC 5545 rule, e.g. FREQ=MONTHLY;BYMONTHDAY=1.")
 @click.option("--title", help="custom: what is due.")
@@ -660,11 +687,14 @@ def set_command(ctx: click.Context, target: str, assignments: tuple[str, ...]) -
     """Change values: staywatch set wang-fang/visa date=2027-09-14."""
     from service import configedit
 
-    _edited(
+    config = _edited(
         ctx,
         lambda text: configedit.set_values(text, target, assignments),
         f"updated {target}",
     )
+    hint = configedit.passport_hint(config, target, assignments, _today(config))
+    if hint:
+        click.echo(hint)
 
 
 @main.command()

@@ -14,7 +14,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from email.errors import HeaderParseError
 from email.headerregistry import Address as MailAddress
 from email.headerregistry import HeaderRegistry
@@ -35,6 +35,8 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 
 from service.errors import ConfigError, ConfigProblem
@@ -472,6 +474,148 @@ class PassportExpiry(_DeadlineBase):
     date: DateValue
 
 
+# -- the kinds that count from an event: leaving Korea, a change, a birth, a contract end
+
+
+def latest_today(now: datetime) -> date:
+    """The latest calendar date anywhere on Earth at ``now`` (UTC+14).
+
+    Checks of "not in the future" compare with this day, so that a birth
+    registered on its own local date is never refused by a server in another zone.
+    """
+    return (now.astimezone(UTC) + timedelta(hours=14)).date()
+
+
+def _not_in_the_future(value: date, info: ValidationInfo) -> date:
+    """A birth date after today is a typo (or a child not yet born); refuse it.
+
+    Only when the caller says what today is (``parse_config(..., today=...)``):
+    validation itself stays a pure function of the text.
+    """
+    today = (info.context or {}).get("today")
+    if isinstance(today, date) and value > today:
+        raise ValueError(
+            f"{value} is in the future; give the day the child was born "
+            "(add this deadline after the birth)"
+        )
+    return value
+
+
+_STATUS_CODE = re.compile(r"[A-H]-[0-9]{1,2}(?:-[0-9]{1,2})?")
+#: Students enrolled in the NHIS from the day of their foreigner registration.
+ENROLLED_AT_REGISTRATION = frozenset({"D-2", "D-4-3"})
+
+
+def _to_status(value: object) -> str:
+    if isinstance(value, str) and _STATUS_CODE.fullmatch(value.strip().upper()):
+        return value.strip().upper()
+    raise ValueError(
+        f"{_show(value)} is not a status of stay; write the code on the residence card, "
+        'e.g. "D-2", "D-4-3" or "E-9"'
+    )
+
+
+StatusCode = Annotated[str, PlainValidator(_to_status)]
+ChangeWhat = Literal["passport", "name", "nationality", "workplace", "school", "other"]
+
+
+class Reentry(_DeadlineBase):
+    """Back in Korea before the re-entry exemption ends (or the period of stay, ``until``)."""
+
+    kind: Literal["reentry"]
+    departed: DateValue
+    #: F-5 permanent residents: two years instead of one.
+    permanent: StrictBool = False
+    #: The end of the period of stay, when it comes before the exemption does.
+    until: DateValue | None = None
+
+    @field_validator("until")
+    @classmethod
+    def _until_after_departure(cls, value: date | None, info: ValidationInfo) -> date | None:
+        departed = info.data.get("departed")
+        if value is not None and isinstance(departed, date) and value < departed:
+            raise ValueError(
+                f"{value} is before departed {departed}; until is the last day of the period "
+                "of stay (the date on the residence card)"
+            )
+        return value
+
+
+class RegistrationChange(_DeadlineBase):
+    """A change of registered details to report: ``changed`` is the day of the change."""
+
+    kind: Literal["registration_change"]
+    changed: DateValue
+    what: ChangeWhat = "passport"
+
+
+class NewbornStatus(_DeadlineBase):
+    """A status of stay for a child born in Korea: ``born`` is the birth date."""
+
+    kind: Literal["newborn_status"]
+    born: DateValue
+
+    _born = field_validator("born")(_not_in_the_future)
+
+
+class ArcAt17(_DeadlineBase):
+    """Foreigner registration on turning 17: ``born`` is the child's birth date."""
+
+    kind: Literal["arc_at_17"]
+    born: DateValue
+
+    _born = field_validator("born")(_not_in_the_future)
+
+
+class WorkplaceChange(_DeadlineBase):
+    """An E-9 worker between employers: ``ended`` the contract, ``applied`` the request."""
+
+    kind: Literal["workplace_change"]
+    ended: DateValue
+    applied: DateValue | None = None
+
+    @field_validator("applied")
+    @classmethod
+    def _applied_after_the_contract(cls, value: date | None, info: ValidationInfo) -> date | None:
+        ended = info.data.get("ended")
+        if value is not None and isinstance(ended, date) and value < ended:
+            raise ValueError(
+                f"{value} is before ended {ended}; applied is the day the change of workplace "
+                "was requested at the Employment Center, after the contract ended"
+            )
+        return value
+
+
+class NhisEnrolment(_DeadlineBase):
+    """Joining the NHIS: six months after ``entry``, or on ``registered`` for D-2 and D-4-3."""
+
+    kind: Literal["nhis_enrolment"]
+    entry: DateValue
+    status: StatusCode | None = None
+    registered: DateValue | None = Field(default=None, validate_default=True)
+
+    @field_validator("registered")
+    @classmethod
+    def _registered_for_students(cls, value: date | None, info: ValidationInfo) -> date | None:
+        status, entry = info.data.get("status"), info.data.get("entry")
+        students = " or ".join(sorted(ENROLLED_AT_REGISTRATION))
+        if value is None:
+            if status in ENROLLED_AT_REGISTRATION:
+                raise ValueError(
+                    f"is required for status {status} (enrolled from the day of foreigner "
+                    "registration); add registered = YYYY-MM-DD"
+                )
+            return None
+        if status not in ENROLLED_AT_REGISTRATION:
+            raise ValueError(
+                f'{value} only counts for status {students}; add status = "D-2" '
+                "(or D-4-3), or remove registered"
+            )
+        if isinstance(entry, date) and value < entry:
+            raise ValueError(f"{value} is before entry {entry}; registration follows entry")
+        return value
+
+
 class Custom(_DeadlineBase):
     """Any date: exactly one of ``date``, ``at`` (instant) or ``rrule`` (with ``start``)."""
 
@@ -491,6 +635,12 @@ Deadline = Annotated[
         AddressReport,
         NhisPremium,
         PassportExpiry,
+        Reentry,
+        RegistrationChange,
+        NewbornStatus,
+        ArcAt17,
+        WorkplaceChange,
+        NhisEnrolment,
         Custom,
     ],
     Field(discriminator="kind"),
@@ -774,11 +924,21 @@ _INPUT_HINTS = {
     "entry": "add entry = YYYY-MM-DD (the date you entered Korea)",
     "moved": "add moved = YYYY-MM-DD (the move-in date)",
     "start": "add start = YYYY-MM-DD (the first month to cover)",
+    "departed": "add departed = YYYY-MM-DD (the day you left Korea)",
+    "changed": "add changed = YYYY-MM-DD (the day of the change, e.g. the new passport's date)",
+    "born": "add born = YYYY-MM-DD (the child's date of birth)",
+    "ended": "add ended = YYYY-MM-DD (the last day of the employment contract)",
     "id": 'add id = "a-short-slug"',
     "name": 'add name = "Full Name"',
     "email": 'add email = ["someone@example.org"]',
     "kind": f"add kind = one of {', '.join(KINDS)}",
 }
+
+
+#: The inputs a kind requires: a missing one says "is required for kind ...".
+_KIND_INPUTS = frozenset(
+    {"date", "entry", "moved", "start", "departed", "changed", "born", "ended"}
+)
 
 
 def _problem(
@@ -806,7 +966,7 @@ def _problem(
         hint = _INPUT_HINTS.get(str(rest[-1]) if rest else "", f"add {key} = ...")
         text = f"{key} is missing; {hint}"
         kind_of = _kind_of(raw, clean)
-        if kind_of and str(rest[-1]) in {"date", "entry", "moved", "start"}:
+        if kind_of and str(rest[-1]) in _KIND_INPUTS:
             text = f"{key} is required for kind {kind_of}; {hint}"
     elif kind == "extra_forbidden":
         name = str(rest[-1]) if rest else "?"
@@ -866,6 +1026,12 @@ def _allowed_keys(loc: Sequence[str | int], raw: Mapping[str, Any]) -> list[str]
         "address_report": AddressReport,
         "nhis_premium": NhisPremium,
         "passport_expiry": PassportExpiry,
+        "reentry": Reentry,
+        "registration_change": RegistrationChange,
+        "newborn_status": NewbornStatus,
+        "arc_at_17": ArcAt17,
+        "workplace_change": WorkplaceChange,
+        "nhis_enrolment": NhisEnrolment,
         "custom": Custom,
     }
     parents = [p for p in loc[:-1] if isinstance(p, str)]
@@ -1291,8 +1457,14 @@ def _include(
     return origins, files, problems
 
 
-def parse_config(text: str, path: Path | str = "staywatch.toml") -> Config:
-    """Validate config text (and its included files); raise ConfigError for every problem."""
+def parse_config(
+    text: str, path: Path | str = "staywatch.toml", *, today: date | None = None
+) -> Config:
+    """Validate config text (and its included files); raise ConfigError for every problem.
+
+    With ``today`` (see :func:`latest_today`), dates that cannot lie in the future
+    (a child's birth) are checked against it too.
+    """
     shown = str(path)
     raw, problems = _loads(text, shown)
     if problems:
@@ -1322,7 +1494,8 @@ def parse_config(text: str, path: Path | str = "staywatch.toml") -> Config:
                 **raw,
                 "path": Path(path).absolute(),
                 "sources": (Path(path).absolute(), *(f.absolute() for f in files)),
-            }
+            },
+            context={"today": today},
         )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
@@ -1340,10 +1513,10 @@ def parse_config(text: str, path: Path | str = "staywatch.toml") -> Config:
     return config
 
 
-def load_config(path: Path | str) -> Config:
+def load_config(path: Path | str, *, today: date | None = None) -> Config:
     """Read and validate a config file; raise ConfigError for every problem in it."""
     file = Path(path)
     text, problem = _read_text(file)
     if problem is not None or text is None:
         raise ConfigError([problem or ConfigProblem(str(file), None, "", "cannot be read")])
-    return parse_config(text, file)
+    return parse_config(text, file, today=today)

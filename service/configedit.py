@@ -28,6 +28,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import tomlkit
@@ -35,7 +36,7 @@ from tomlkit.container import Container
 from tomlkit.exceptions import ParseError, TOMLKitError
 from tomlkit.items import AoT, Item, Table
 
-from service.config import Config, parse_config
+from service.config import Config, PassportExpiry, RegistrationChange, parse_config
 from service.errors import (
     ConfigError,
     ConfigProblem,
@@ -48,6 +49,7 @@ __all__ = [
     "add_deadline",
     "add_person",
     "apply_edit",
+    "passport_hint",
     "remove",
     "set_values",
     "split_target",
@@ -67,6 +69,15 @@ DEADLINE_ORDER = (
     "date",
     "entry",
     "moved",
+    "departed",
+    "permanent",
+    "changed",
+    "what",
+    "born",
+    "ended",
+    "applied",
+    "status",
+    "registered",
     "at",
     "rrule",
     "start",
@@ -530,6 +541,47 @@ def _set(table: Table, key: str, value: Item) -> None:
     table.value._insert_after(last[0], key, value)
 
 
+def passport_hint(
+    config: Config, target: str, assignments: Sequence[str], today: date
+) -> str | None:
+    """After ``set PERSON/DEADLINE date=...`` on a passport: how to add the 15-day report.
+
+    None when the target is not a passport_expiry deadline, its date was not set, or
+    the person already has a new-passport report that is still ahead.
+    """
+    person_id, deadline_id = split_target(target)
+    person = config.person(person_id)
+    if person is None or deadline_id is None:
+        return None
+    deadline = next((d for d in person.deadlines if d.id == deadline_id), None)
+    keys = {a.partition("=")[0].strip() for a in assignments}
+    if not isinstance(deadline, PassportExpiry) or "date" not in keys:
+        return None
+    for other in person.deadlines:
+        if (
+            isinstance(other, RegistrationChange)
+            and other.what == "passport"
+            and other.changed >= today - timedelta(days=REPORT_DAYS)
+        ):
+            return None
+    taken = {d.id for d in person.deadlines}
+    ident, number = "passport-report", 1
+    while ident in taken:
+        number += 1
+        ident = f"passport-report-{number}"
+    return (
+        "A new passport must be reported to immigration within 15 days (Immigration Act "
+        "art. 35). To be reminded of it, add the report (--changed is the day the new "
+        "passport was issued):\n"
+        f"  staywatch add deadline {person_id}/{ident} --kind registration_change "
+        f"--changed {today.isoformat()} --what passport"
+    )
+
+
+#: How long after the change a registration change is still to be reported.
+REPORT_DAYS = 14
+
+
 def remove(text: str, target: str) -> str:
     """Remove a person with all of its deadlines, or one deadline (``PERSON/DEADLINE``).
 
@@ -565,13 +617,14 @@ def remove(text: str, target: str) -> str:
 # -- writing -----------------------------------------------------------------------------
 
 
-def apply_edit(path: Path, edit: Callable[[str], str]) -> Config:
+def apply_edit(path: Path, edit: Callable[[str], str], *, today: date | None = None) -> Config:
     """Apply ``edit`` to the config file, validate the result, then replace the file.
 
     A result that does not validate raises :class:`ConfigError` and leaves the file
-    untouched. The new text goes to a temporary file in the same folder, is synced,
-    gets the original mode (and owner, when running as root) and is renamed over
-    the original, so readers see the old file or the new one, never half of one.
+    untouched; with ``today`` birth dates after it are refused too (see
+    ``parse_config``). The new text goes to a temporary file in the same folder, is
+    synced, gets the original mode (and owner, when running as root) and is renamed
+    over the original, so readers see the old file or the new one, never half of one.
     """
     target = Path(os.path.realpath(path))
     try:
@@ -593,7 +646,7 @@ def apply_edit(path: Path, edit: Callable[[str], str]) -> Config:
         ) from None
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     new_text = edit(text.removeprefix(bom))
-    config = parse_config(new_text, path)
+    config = parse_config(new_text, path, today=today)
     data = (bom + new_text).encode("utf-8")
     if data == original:
         return config

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import stat
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,15 +33,24 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    #: Passes, but something deserves a look (the exit status stays 0).
+    warning: bool = False
 
     def line(self) -> str:
-        """``ok    name: detail`` or ``FAIL  name: detail; fix``."""
-        text = f"{'ok  ' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
-        return text if self.ok or not self.fix else f"{text}; {self.fix}"
+        """``ok    name: detail``, ``warn  name: detail; fix`` or ``FAIL  name: detail; fix``."""
+        state = "FAIL" if not self.ok else "warn" if self.warning else "ok  "
+        text = f"{state}  {self.name}: {self.detail}"
+        return text if (self.ok and not self.warning) or not self.fix else f"{text}; {self.fix}"
 
     def as_json(self) -> dict[str, str | bool]:
         """The JSON form of ``doctor --json``."""
-        return {"check": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
+        return {
+            "check": self.name,
+            "ok": self.ok,
+            "warning": self.warning,
+            "detail": self.detail,
+            "fix": self.fix,
+        }
 
 
 async def run_checks(path: Path, *, clock: Clock | None = None) -> list[Check]:
@@ -59,9 +69,11 @@ async def run_checks(path: Path, *, clock: Clock | None = None) -> list[Check]:
     checks = [Check("config", True, f"{path}: {people} people, {deadlines} deadlines")]
     checks.append(await _database(config, clock))
     checks.append(await _mail(config))
+    checks.append(_sender_domain(config))
     checks.append(_secret(config))
     checks.append(await _public_url(config))
     checks.append(_holidays(config, clock))
+    checks.append(holidays_version_check(_installed_holidays()))
     return checks
 
 
@@ -132,6 +144,40 @@ async def _mail(config: Config) -> Check:
     )
 
 
+#: Names that never resolve on the internet (RFC 2606, 6761, 6762, 8375) or by habit only on a LAN.
+_LOCAL_SUFFIXES = (
+    "localhost",
+    "localdomain",
+    "local",
+    "internal",
+    "lan",
+    "home.arpa",
+    "test",
+    "invalid",
+    "example",
+)
+
+
+def _sender_domain(config: Config) -> Check:
+    """Warn when the From domain (and so every Message-ID's) is not a real, dotted name."""
+    from service.render import sender_domain
+
+    domain = sender_domain(config.mail.sender)
+    labels = domain.split(".")
+    ip_address = all(label.isdigit() for label in labels)
+    local = any(domain == s or domain.endswith("." + s) for s in _LOCAL_SUFFIXES)
+    if len(labels) > 1 and not ip_address and not local:
+        return Check("sender", True, f"From domain {domain} is a fully qualified domain name")
+    return Check(
+        "sender",
+        True,
+        f"From domain {domain} is not a fully qualified domain name: Message-IDs end in "
+        f"@{domain}, which spam filters count against a message",
+        "set [mail] from to an address at the domain that sends the mail",
+        warning=True,
+    )
+
+
 def _secret(config: Config) -> Check:
     path = config.resolve(config.service.secret_file)
     if not path.exists():
@@ -191,3 +237,46 @@ def _holidays(config: Config, clock: Clock) -> Check:
     return Check(
         "holidays", True, f"{config.service.holidays} holidays known for {year}-{year + 1}"
     )
+
+
+def _installed_holidays() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("holidays")
+    except PackageNotFoundError:
+        return None
+
+
+def _release(text: str) -> tuple[int, ...]:
+    """``"0.102"`` -> (0, 102); ``"1.0.post1"`` -> (1, 0): the numeric release part."""
+    found = re.match(r"\d+(?:\.\d+)*", text)
+    return tuple(int(part) for part in found.group().split(".")) if found else ()
+
+
+def holidays_version_check(installed: str | None) -> Check:
+    """The installed ``holidays`` release against the first one with Korea's 2026-2027 right.
+
+    Older releases lack Labor Day (2026-05-01) and the Constitution Day substitute
+    (2027-07-19), or still close offices on 2027-03-03, so reminders would be
+    planned for the wrong last business day.
+    """
+    from service.rules import HOLIDAYS_FLOOR
+
+    if installed is None:
+        return Check(
+            "holidays version",
+            False,
+            "the holidays package is not installed",
+            f"install holidays>={HOLIDAYS_FLOOR} in staywatch's environment",
+        )
+    if _release(installed) < _release(HOLIDAYS_FLOOR):
+        return Check(
+            "holidays version",
+            False,
+            f"holidays {installed} is older than {HOLIDAYS_FLOOR}, the first release with "
+            "the 2026-2027 Korean holidays right (Labor Day, Constitution Day)",
+            f"upgrade it (pip install 'holidays>={HOLIDAYS_FLOOR}'), or list the missing days "
+            "in [service] extra_holidays",
+        )
+    return Check("holidays version", True, f"holidays {installed} (at least {HOLIDAYS_FLOOR})")

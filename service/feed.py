@@ -1,24 +1,42 @@
 """The iCalendar feed: plan occurrences and acknowledgements in, .ics bytes out.
 
-Pure and deterministic: the same occurrences, acknowledgements, sequences and
+Pure and deterministic: the same occurrences, acknowledgements, revisions and
 ``stamp`` give the same bytes, so the ETag only changes when the state does.
 Each occurrence becomes a deadline event (all-day, or 30 minutes at an ``at``
 instant) carrying VALARMs at its lead times. Because Google Calendar and
 Outlook ignore VALARM in subscribed feeds, every lead-time stage is also a small
 all-day event of its own, and an action window (e.g. the four months in which
 a stay extension is accepted) is a multi-day all-day event.
+
+Alarms are relative to the event's start (``TRIGGER:-P29DT15H``), the form
+Apple Calendar itself writes and the only one khal and several phone clients
+keep. An all-day event starts at midnight in the *viewer's* zone, so a
+reminder due at 09:00 local time 30 days ahead is "30 days back, then 9 hours
+on": 29 days and 15 hours before the start. Days are nominal (DST-safe) and
+the hours exact, so the alarm keeps its wall time unless a clock change falls
+between the send time and midnight of that day (only the few zones that
+change clocks around midnight do). Timed events get the exact distance from
+their start.
+
+Every event carries its own DTSTAMP and LAST-MODIFIED: the instant its content
+last changed (kept per UID by the store), so a client that syncs event by event
+rewrites only what changed. There is no METHOD: a subscribed calendar is not an
+iTIP message, and without METHOD the DTSTAMP is, per RFC 5545, when the event
+was last revised.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event, vDuration
+from icalendar import Alarm, Calendar, Event, vDuration, vText
 
 from service import texts
 from service.clock import to_utc
@@ -27,14 +45,26 @@ from service.plan import Occurrence, Reminder
 from service.rules import BusinessCalendar
 
 PRODID = "-//staywatch//staywatch feed//EN"
+#: The right-hand side of every UID, after the installation id: ``...@<id>.staywatch``.
+UID_DOMAIN = "staywatch"
 #: Length of the timed event drawn for an ``at`` deadline.
 AT_EVENT_LENGTH = timedelta(minutes=30)
 #: The most VALARMs on one event; the ones closest to the deadline are kept.
 #: Some clients slow down or drop alarms beyond a handful.
 MAX_ALARMS = 10
 DONE_MARK = "✓ "
+#: An installation id is one DNS label, so UIDs read like ``...@<id>.staywatch``.
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 # -- the events, before rendering ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Alarm:
+    reminder: Reminder
+    days_left: int
+    #: Relative to the event's start; see the module docstring.
+    trigger: timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +79,12 @@ class _Event:
     done: bool = False
     days_left: int = 0
     closed_notice: bool = False
-    alarms: tuple[tuple[Reminder, int], ...] = ()
+    alarms: tuple[_Alarm, ...] = ()
+
+    @property
+    def timed(self) -> bool:
+        """A timed (``at``) event rather than an all-day one."""
+        return isinstance(self.start, datetime)
 
     def facts(self) -> dict[str, Any]:
         """What the event says, independent of language: a change here bumps SEQUENCE."""
@@ -70,7 +105,7 @@ class _Event:
             "closed": occ.closed,
             "days_left": self.days_left,
             "closed_notice": self.closed_notice,
-            "alarms": [[r.offset, to_utc(r.due).isoformat()] for r, _ in self.alarms],
+            "alarms": [[a.reminder.offset, str(a.trigger)] for a in self.alarms],
         }
 
 
@@ -100,6 +135,7 @@ def _events(
     people: Sequence[Person],
     occurrences: Sequence[Occurrence],
     acknowledged: Collection[str],
+    installation: str,
 ) -> list[_Event]:
     by_id = {p.id: p for p in people}
     chosen: dict[str, tuple[Person, Occurrence]] = {}
@@ -114,15 +150,28 @@ def _events(
         if previous is None or (occ.date, occ.key) > (previous[1].date, previous[1].key):
             chosen[base] = (person, occ)
 
+    if not _LABEL.fullmatch(installation):
+        raise ValueError(f"{installation!r} is not an installation id (see tokens.installation_id)")
+    domain = f"{installation}.{UID_DOMAIN}"
     events: list[_Event] = []
     for base, (person, occ) in chosen.items():
-        events.extend(_events_of(config, person, occ, base, occ.key in acknowledged))
+        done = occ.key in acknowledged
+        events.extend(_events_of(config, person, occ, base, domain, done))
     events.sort(key=lambda e: (e.day, e.uid))
     return events
 
 
+def _trigger(reminder: Reminder, start: date | datetime, person_zone: ZoneInfo) -> timedelta:
+    """When ``reminder`` fires, relative to the start of its event (see the module docstring)."""
+    if isinstance(start, datetime):
+        return reminder.due - start
+    # Wall time against the local midnight that starts the all-day event.
+    wall = reminder.due.astimezone(person_zone).replace(tzinfo=None)
+    return wall - datetime.combine(start, time())
+
+
 def _events_of(
-    config: Config, person: Person, occ: Occurrence, base: str, done: bool
+    config: Config, person: Person, occ: Occurrence, base: str, domain: str, done: bool
 ) -> list[_Event]:
     tz = config.zone_of(person)
     start: date | datetime
@@ -139,20 +188,24 @@ def _events_of(
             continue
         days_left = (occ.date - reminder.due.astimezone(tz).date()).days
         stages.append((reminder, days_left))
-    alarms = () if done else tuple(sorted(stages, key=lambda s: s[0].due)[-MAX_ALARMS:])
+    alarms: tuple[_Alarm, ...] = ()
+    if not done:
+        # Most urgent first: a client that keeps only the first alarm keeps the
+        # one that matters most, not a warning months ahead.
+        urgent = sorted(stages, key=lambda s: s[0].due, reverse=True)[:MAX_ALARMS]
+        alarms = tuple(_Alarm(r, days, _trigger(r, start, tz)) for r, days in urgent)
 
-    out = [
-        _Event(
-            f"{base}@staywatch", "deadline", occ, person, occ.date, start, end, done, alarms=alarms
-        )
-    ]
+    def uid(suffix: str = "") -> str:
+        return f"{base}{suffix}@{domain}"
+
+    out = [_Event(uid(), "deadline", occ, person, occ.date, start, end, done, alarms=alarms)]
     if done:
         # The window and the stages exist to prompt action; once done they are noise.
         return out
     if occ.window_start is not None and occ.window_start < occ.date:
         out.append(
             _Event(
-                f"{base}/window@staywatch",
+                uid("/window"),
                 "window",
                 occ,
                 person,
@@ -170,7 +223,7 @@ def _events_of(
         seen.add(day)
         out.append(
             _Event(
-                f"{base}/{reminder.offset}@staywatch",
+                uid(f"/{reminder.offset}"),
                 "stage",
                 occ,
                 person,
@@ -189,14 +242,14 @@ def _events_of(
 
 def _label(lang: str, person: Person, occ: Occurrence) -> str:
     title = None if person.hide_details else occ.title
-    return texts.event_label(occ.kind, lang, covers=occ.covers, title=title)
+    return texts.event_label(occ.texts_key, lang, covers=occ.covers, title=title)
 
 
 def _summary(lang: str, event: _Event, all_people: bool) -> str:
     occ, person = event.occurrence, event.person
     label = _label(lang, person, occ)
     if event.role == "window":
-        text = texts.window_label(occ.kind, lang) or texts.ui("window_open", lang, label=label)
+        text = texts.window_label(occ.texts_key, lang) or texts.ui("window_open", lang, label=label)
     elif event.role == "stage":
         text = texts.stage_label(label, event.days_left, lang)
     else:
@@ -230,37 +283,48 @@ def _description(lang: str, event: _Event, business: BusinessCalendar) -> str:
     return "\n".join(lines)
 
 
-def _render(
-    lang: str,
-    event: _Event,
-    business: BusinessCalendar,
-    *,
-    all_people: bool,
-    stamp: datetime,
-    sequence: int,
-) -> Event:
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """Everything a reader sees of an event as text, in one language."""
+
+    summary: str
+    description: str
+    category: str
+    alarms: tuple[str, ...]
+
+
+def _words(lang: str, event: _Event, business: BusinessCalendar, all_people: bool) -> _Words:
+    label = _label(lang, event.person, event.occurrence)
+    return _Words(
+        summary=_summary(lang, event, all_people),
+        description=_description(lang, event, business),
+        category=texts.kind_name(event.occurrence.kind, lang),
+        alarms=tuple(texts.stage_label(label, a.days_left, lang) for a in event.alarms),
+    )
+
+
+def _render(event: _Event, words: _Words, *, modified: datetime, sequence: int) -> Event:
     vevent = Event()
     vevent.add("uid", event.uid)
-    vevent.add("dtstamp", stamp)
-    vevent.add("last-modified", stamp)
+    vevent.add("dtstamp", modified)
+    vevent.add("last-modified", modified)
     vevent.add("sequence", sequence)
     vevent.add("dtstart", event.start)
     vevent.add("dtend", event.end)
-    summary = _summary(lang, event, all_people)
-    vevent.add("summary", summary)
-    description = _description(lang, event, business)
-    if description:
-        vevent.add("description", description)
-    vevent.add("transp", "TRANSPARENT")
-    vevent.add("categories", ["staywatch", event.occurrence.kind])
+    vevent.add("summary", words.summary)
+    if words.description:
+        vevent.add("description", words.description)
+    # A deadline day is not busy (the person may still have to act on it); an
+    # appointment at an instant is.
+    vevent.add("transp", "OPAQUE" if event.timed else "TRANSPARENT")
+    vevent.add("categories", ["staywatch", words.category])
     if event.done:
         vevent.add("x-staywatch-done", "TRUE")
-    label = _label(lang, event.person, event.occurrence)
-    for reminder, days_left in event.alarms:
+    for alarm_of, description in zip(event.alarms, words.alarms, strict=True):
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", texts.stage_label(label, days_left, lang))
-        alarm.add("trigger", to_utc(reminder.due), parameters={"VALUE": "DATE-TIME"})
+        alarm.add("description", description)
+        alarm.add("trigger", alarm_of.trigger)
         vevent.add_component(alarm)
     return vevent
 
@@ -275,25 +339,32 @@ def build_feed(
     stamp: datetime,
     name: str,
     language: str,
+    installation: str,
+    modified: Mapping[str, datetime] | None = None,
     all_people: bool | None = None,
 ) -> bytes:
     """The feed of ``people``'s ``occurrences`` as iCalendar bytes (CRLF, folded).
 
     ``acknowledged`` holds occurrence keys (``PERSON/DEADLINE/YYYY-MM-DD``) that
-    are done; ``sequences`` maps UIDs to their SEQUENCE (see
-    :func:`event_fingerprints`); ``stamp`` is the instant of the last state
-    change and becomes every DTSTAMP, so the same state gives the same bytes.
-    ``name`` becomes X-WR-CALNAME as given (callers keep hidden people's names
-    out of it); ``language`` is the reader's language. ``all_people`` (the
-    admin feed; by default: more than one person) prefixes summaries with the
-    person's name, except for people who hide details. Occurrences of anyone
-    not in ``people`` are left out.
+    are done. ``sequences`` and ``modified`` map UIDs to their SEQUENCE and to
+    the instant their content last changed (DTSTAMP and LAST-MODIFIED), both
+    kept per UID by the store from :func:`event_fingerprints`; a UID missing
+    from ``modified`` gets ``stamp``. So the same state gives the same bytes,
+    and a change touches the bytes of the changed events only.
+    ``installation`` (:func:`service.tokens.installation_id`) is the
+    per-installation part of every UID. ``name`` becomes the calendar's name
+    as given (callers keep hidden people's names out of it); ``language`` is
+    the reader's language. ``all_people`` (the admin feed; by default: more
+    than one person) prefixes summaries with the person's name, except for
+    people who hide details. Occurrences of anyone not in ``people`` are left
+    out.
     """
     if all_people is None:
         all_people = len(people) > 1
     lang = texts.language(language)
     business = BusinessCalendar.for_config(config)
     when = to_utc(stamp).replace(microsecond=0)
+    changed = modified or {}
     refresh = timedelta(minutes=config.feed.refresh_minutes)
     zone = (
         people[0].timezone or config.service.timezone
@@ -305,19 +376,19 @@ def build_feed(
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", name)
+    # TEXT values: a comma or semicolon in a name must not cut it short in vobject.
+    calendar.add("name", vText(name))
+    calendar.add("x-wr-calname", vText(name))
     calendar.add("x-wr-timezone", zone)
     calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(refresh))
-    for event in _events(config, people, occurrences, acknowledged):
+    for event in _events(config, people, occurrences, acknowledged, installation):
+        instant = changed.get(event.uid)
         calendar.add_component(
             _render(
-                lang,
                 event,
-                business,
-                all_people=all_people,
-                stamp=when,
+                _words(lang, event, business, all_people),
+                modified=when if instant is None else to_utc(instant).replace(microsecond=0),
                 sequence=sequences.get(event.uid, 0),
             )
         )
@@ -330,18 +401,28 @@ def event_fingerprints(
     people: Sequence[Person],
     occurrences: Sequence[Occurrence],
     acknowledged: Collection[str],
+    *,
+    installation: str,
 ) -> dict[str, str]:
     """A hash of each event's content by UID, to persist and compare between states.
 
-    Language, name prefix, DTSTAMP and SEQUENCE are not part of it: the same
-    event in a person's feed and in the all-people feed has one fingerprint.
+    The content is what the event says (dates, alarms, done, names) and its
+    words in the person's own language, without the name prefix: the same
+    event in a person's feed and in an office's has one fingerprint, and a
+    new wording (a language switched, a translation improved) counts as a
+    change, so clients that sync event by event pick it up. DTSTAMP and
+    SEQUENCE are not part of it.
     """
-    return {
-        event.uid: hashlib.sha256(
-            json.dumps(event.facts(), sort_keys=True, ensure_ascii=False).encode("utf-8")
+    business = BusinessCalendar.for_config(config)
+    out: dict[str, str] = {}
+    for event in _events(config, people, occurrences, acknowledged, installation):
+        words = _words(texts.language(event.person.language), event, business, False)
+        said = [words.summary, words.description, words.category, *words.alarms]
+        content = {**event.facts(), "words": said}
+        out[event.uid] = hashlib.sha256(
+            json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8")
         ).hexdigest()[:32]
-        for event in _events(config, people, occurrences, acknowledged)
-    }
+    return out
 
 
 def bump_sequences(

@@ -51,7 +51,10 @@ from tomlkit.items import AoT
 from service.config import (
     NO_EXPIRY_HINT,
     Config,
+    Deadline,
+    NhisEnrolment,
     Person,
+    RegistrationChange,
     include_matches,
     index_lines,
     load_config,
@@ -73,19 +76,41 @@ DEFAULT_TARGET = "people/imported.toml"
 
 #: Person columns and the key each one sets.
 PERSON_COLUMNS = ("id", "name", "email", "language", "timezone", "tags")
-#: Deadline columns: (deadline id, kind, input key).
-DEADLINE_COLUMNS: dict[str, tuple[str, str, str]] = {
-    "visa_expiry": ("visa", "stay_expiry", "date"),
-    "entry": ("arc", "arc_registration", "entry"),
-    "moved": ("address", "address_report", "moved"),
-    "passport_expiry": ("passport", "passport_expiry", "date"),
-    "arc_expiry": ("arc-card", "arc_expiry", "date"),
-    "nhis_start": ("nhis", "nhis_premium", "start"),
+#: Deadline columns: column -> the deadlines it fills, each (deadline id, kind, input key).
+DEADLINE_COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "visa_expiry": (("visa", "stay_expiry", "date"),),
+    "entry": (("arc", "arc_registration", "entry"),),
+    "moved": (("address", "address_report", "moved"),),
+    "passport_expiry": (("passport", "passport_expiry", "date"),),
+    "arc_expiry": (("arc-card", "arc_expiry", "date"),),
+    "nhis_start": (("nhis", "nhis_premium", "start"),),
+    "departed": (("reentry", "reentry", "departed"),),
+    "passport_changed": (("passport-change", "registration_change", "changed"),),
+    # A child born in Korea: a status of stay within 90 days, registration at 17.
+    "born": (("newborn", "newborn_status", "born"), ("arc-at-17", "arc_at_17", "born")),
+    "contract_end": (("workplace-change", "workplace_change", "ended"),),
 }
-#: Options of the ``nhis`` deadline: column -> key.
-NHIS_COLUMNS = {"nhis_schedule": "schedule", "nhis_autopay": "autopay"}
+#: Option columns: column -> (the deadline column it needs, deadline id, key).
+OPTION_COLUMNS: dict[str, tuple[str, str, str]] = {
+    "nhis_schedule": ("nhis_start", "nhis", "schedule"),
+    "nhis_autopay": ("nhis_start", "nhis", "autopay"),
+    "change_applied": ("contract_end", "workplace-change", "applied"),
+}
+#: ``nhis_enrolment = yes``: a deadline of this id and kind whose ``entry`` is the
+#: entry column's date.
+ENROLMENT_COLUMN, ENROLMENT_ID = "nhis_enrolment", "nhis-enrolment"
 #: Every column import understands, in the order export writes them.
-COLUMNS = (*PERSON_COLUMNS, *DEADLINE_COLUMNS, *NHIS_COLUMNS)
+COLUMNS = (
+    *PERSON_COLUMNS,
+    *list(DEADLINE_COLUMNS)[:6],
+    "nhis_schedule",
+    "nhis_autopay",
+    *list(DEADLINE_COLUMNS)[6:],
+    "change_applied",
+    ENROLMENT_COLUMN,
+)
+_DATE_COLUMNS = frozenset({*DEADLINE_COLUMNS, "change_applied"})
+_BOOL_COLUMNS = frozenset({"nhis_autopay", ENROLMENT_COLUMN})
 #: Written by export, ignored by import.
 EXPORT_ONLY = ("next_deadline", "next_date", "days_left")
 REQUIRED = ("id", "name", "email")
@@ -294,9 +319,9 @@ def _list_value(text: str) -> list[str]:
 def _cell_value(column: str, text: str) -> object:
     if column in ("email", "tags"):
         return _list_value(text)
-    if column in DEADLINE_COLUMNS:
+    if column in _DATE_COLUMNS:
         return _date_value(text)
-    if column == "nhis_autopay":
+    if column in _BOOL_COLUMNS:
         return _bool_value(text)
     return text
 
@@ -318,31 +343,52 @@ def _merge(old: Mapping[str, Any] | None, row: CsvRow, columns: Sequence[str]) -
     def find(ident: str) -> int | None:
         return next((i for i, d in enumerate(deadlines) if d.get("id") == ident), None)
 
-    for column, (ident, kind, key) in DEADLINE_COLUMNS.items():
-        if column not in columns:
-            continue
-        text = row.cells[column]
+    def put(ident: str, kind: str, key: str, value: object) -> None:
         index = find(ident)
-        if not text:
-            if index is not None:
-                deadlines.pop(index)
-            continue
-        value = _cell_value(column, text)
         if index is not None and deadlines[index].get("kind") == kind:
             deadlines[index][key] = value
         elif index is not None:
             deadlines[index] = {"id": ident, "kind": kind, key: value}
         else:
             deadlines.append({"id": ident, "kind": kind, key: value})
-    nhis = find("nhis")
-    for column, key in NHIS_COLUMNS.items():
-        if column not in columns or nhis is None:
+
+    def drop(ident: str) -> None:
+        index = find(ident)
+        if index is not None:
+            deadlines.pop(index)
+
+    for column, targets in DEADLINE_COLUMNS.items():
+        if column not in columns:
+            continue
+        text = row.cells[column]
+        for ident, kind, key in targets:
+            if text:
+                put(ident, kind, key, _cell_value(column, text))
+            else:
+                drop(ident)
+    if ENROLMENT_COLUMN in columns:
+        wanted = _bool_value(row.cells[ENROLMENT_COLUMN]) if row.cells[ENROLMENT_COLUMN] else False
+        entry = row.cells["entry"] if "entry" in columns else ""
+        if wanted is True and entry:
+            put(ENROLMENT_ID, "nhis_enrolment", "entry", _cell_value("entry", entry))
+        elif wanted is False:
+            drop(ENROLMENT_ID)
+    for column, (_, ident, key) in OPTION_COLUMNS.items():
+        index = find(ident)
+        if column not in columns or index is None:
             continue
         text = row.cells[column]
         if text:
-            deadlines[nhis][key] = _cell_value(column, text)
+            deadlines[index][key] = _cell_value(column, text)
         else:
-            deadlines[nhis].pop(key, None)
+            deadlines[index].pop(key, None)
+    # The re-entry exemption never outlasts the period of stay.
+    reentry = find("reentry")
+    if reentry is not None and "departed" in columns and "visa_expiry" in columns:
+        if row.cells["visa_expiry"]:
+            deadlines[reentry]["until"] = _cell_value("visa_expiry", row.cells["visa_expiry"])
+        else:
+            deadlines[reentry].pop("until", None)
     if deadlines:
         person["deadline"] = deadlines
     else:
@@ -606,16 +652,31 @@ def plan_import(config_path: Path, csv_path: Path, into: str = DEFAULT_TARGET) -
             first_row[pid] = row.number
         if not row.cells["id"]:
             stand_ins[row.number] = ""
-        for column in NHIS_COLUMNS:
+        for column, (parent, _, _) in OPTION_COLUMNS.items():
             if (
                 column in table.columns
                 and row.cells[column]
-                and not ("nhis_start" in table.columns and row.cells["nhis_start"])
+                and not (parent in table.columns and row.cells[parent])
             ):
                 report(
                     row.number,
                     column,
-                    "only applies with nhis_start; fill in nhis_start or clear this cell",
+                    f"only applies with {parent}; fill in {parent} or clear this cell",
+                )
+        if ENROLMENT_COLUMN in table.columns and row.cells[ENROLMENT_COLUMN]:
+            wanted = _bool_value(row.cells[ENROLMENT_COLUMN])
+            if not isinstance(wanted, bool):
+                report(
+                    row.number,
+                    ENROLMENT_COLUMN,
+                    f"'{wanted}' is not yes or no; write yes to plan the NHIS enrolment "
+                    "from the entry date",
+                )
+            elif wanted and not ("entry" in table.columns and row.cells["entry"]):
+                report(
+                    row.number,
+                    ENROLMENT_COLUMN,
+                    "only applies with entry; fill in entry (the date of entry) or clear this cell",
                 )
 
     new_text, people_index, result = _build_text(
@@ -770,7 +831,14 @@ def _replace_tables(
     return tomlkit.dumps(doc)
 
 
-_DEADLINE_COLUMN = {ident: column for column, (ident, _, _) in DEADLINE_COLUMNS.items()}
+_DEADLINE_COLUMN = {
+    ident: column for column, targets in DEADLINE_COLUMNS.items() for ident, _, _ in targets
+} | {ENROLMENT_ID: ENROLMENT_COLUMN}
+#: (deadline id, key) -> the column a key of a deadline comes from, when not its own.
+_KEY_COLUMN = {(ident, key): column for column, (_, ident, key) in OPTION_COLUMNS.items()} | {
+    ("reentry", "until"): "visa_expiry",
+    (ENROLMENT_ID, "entry"): "entry",
+}
 
 
 def _column_for(
@@ -785,9 +853,10 @@ def _column_for(
         return str(key) if key in PERSON_COLUMNS else None
     if len(path) < 2 or not isinstance(path[1], int) or path[1] >= len(deadline_ids):
         return None
-    column = _DEADLINE_COLUMN.get(str(deadline_ids[path[1]]))
-    if column == "nhis_start" and len(path) > 2:
-        return {"schedule": "nhis_schedule", "autopay": "nhis_autopay"}.get(str(path[2]), column)
+    ident = str(deadline_ids[path[1]])
+    column = _DEADLINE_COLUMN.get(ident)
+    if column is not None and len(path) > 2:
+        return _KEY_COLUMN.get((ident, str(path[2])), column)
     return column
 
 
@@ -973,18 +1042,46 @@ def _person_row(person: Person) -> dict[str, str]:
         "timezone": person.timezone or "",
         "tags": "; ".join(person.tags),
     }
-    for column, (ident, kind, key) in DEADLINE_COLUMNS.items():
-        matching = [d for d in person.deadlines if d.kind == kind]
-        chosen = next((d for d in matching if d.id == ident), matching[0] if matching else None)
-        value = getattr(chosen, key, None) if chosen is not None else None
-        row[column] = value.isoformat() if isinstance(value, date) else ""
-        if column == "nhis_start":
-            fields = chosen.model_fields_set if chosen is not None else set()
-            schedule = getattr(chosen, "schedule", None)
-            autopay = getattr(chosen, "autopay", None)
-            row["nhis_schedule"] = str(schedule) if "schedule" in fields else ""
-            row["nhis_autopay"] = ("true" if autopay else "false") if "autopay" in fields else ""
+    chosen: dict[str, Deadline | None] = {}
+    for column, targets in DEADLINE_COLUMNS.items():
+        found = None
+        for ident, kind, _ in targets:
+            found = _first_of_kind(person, ident, kind)
+            if found is not None:
+                break
+        chosen[column] = found
+        key = next((key for ident, kind, key in targets if found and found.kind == kind), "")
+        row[column] = _cell_text(getattr(found, key, None) if found is not None else None)
+    for column, (parent, _, key) in OPTION_COLUMNS.items():
+        owner = chosen[parent]
+        fields = owner.model_fields_set if owner is not None else set()
+        row[column] = _cell_text(getattr(owner, key, None)) if key in fields else ""
+    enrolment = next((d for d in person.deadlines if isinstance(d, NhisEnrolment)), None)
+    row[ENROLMENT_COLUMN] = "yes" if enrolment is not None else ""
+    if enrolment is not None and not row["entry"]:
+        row["entry"] = enrolment.entry.isoformat()
     return row
+
+
+def _first_of_kind(person: Person, ident: str, kind: str) -> Deadline | None:
+    """The deadline a column exports: the one with the column's id, else the first of its kind.
+
+    A registration change counts only when it reports a passport.
+    """
+    matching = [
+        d
+        for d in person.deadlines
+        if d.kind == kind and not (isinstance(d, RegistrationChange) and d.what != "passport")
+    ]
+    return next((d for d in matching if d.id == ident), matching[0] if matching else None)
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value) if value is not None else ""
 
 
 def export_csv(config: Config, today: date, *, bom: bool = False) -> str:

@@ -15,6 +15,12 @@ Kind = Literal[
     "address_report",
     "nhis_premium",
     "passport_expiry",
+    "reentry",
+    "registration_change",
+    "newborn_status",
+    "arc_at_17",
+    "workplace_change",
+    "nhis_enrolment",
     "custom",
 ]
 KINDS: tuple[Kind, ...] = get_args(Kind)

@@ -120,7 +120,7 @@ async def office_rows(
                 tags=person.tags,
                 deadline=occurrence.deadline,
                 kind=occurrence.kind,
-                what=occurrence.title or kind_name(occurrence.kind, office.language),
+                what=occurrence.title or kind_name(occurrence.texts_key, office.language),
                 date=occurrence.date,
                 days_left=(occurrence.date - today).days,
                 status=occurrence_status(occurrence, counts.get(occurrence.key, {}), done, today),

@@ -9,31 +9,50 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 
 from service.config import (
     ANCHOR_DEFAULT,
+    ENROLLED_AT_REGISTRATION,
     AddressReport,
+    ArcAt17,
     ArcRegistration,
     Config,
     Custom,
     Deadline,
+    NewbornStatus,
+    NhisEnrolment,
     NhisPremium,
     Person,
+    Reentry,
+    RegistrationChange,
     StayExpiry,
+    WorkplaceChange,
 )
 from service.keys import Duration, ReminderKey, resolve_wall_time
 from service.rules import (
     ADDRESS_REPORT_DAYS,
+    ARC_AT_17_AGE,
+    ARC_AT_17_DAYS,
     ARC_REGISTRATION_DAYS,
+    NEWBORN_STATUS_DAYS,
+    NHIS_ENROLMENT_MONTHS,
     OFFICE_VISIT_KINDS,
+    REENTRY_YEARS,
+    REENTRY_YEARS_PERMANENT,
+    REGISTRATION_CHANGE_DAYS,
     STAY_WINDOW,
+    WORKPLACE_APPLY_MONTHS,
+    WORKPLACE_PERMIT_MONTHS,
     BusinessCalendar,
     Move,
+    Step,
     escalation_of,
+    has_own_lead_times,
     lead_times,
     overdue_times,
     roll_of,
@@ -95,11 +114,27 @@ class Occurrence:
     reminders: tuple[Reminder, ...]
     #: One per office looking after the person, if the kind escalates.
     escalations: tuple[Reminder, ...] = ()
+    #: workplace_change: which of its two occurrences this is.
+    step: Step | None = None
+    #: reentry: what ends first, the re-entry exemption or the period of stay.
+    limit: Literal["exemption", "stay"] | None = None
+    #: registration_change: what changed (passport, name, ...).
+    what: str | None = None
 
     @property
     def key(self) -> str:
         """``PERSON/DEADLINE/YYYY-MM-DD``."""
         return f"{self.person}/{self.deadline}/{self.date.isoformat()}"
+
+    @property
+    def texts_key(self) -> str:
+        """Which texts word this occurrence: its kind, or ``kind:variant`` for the variants
+        that read differently (a workplace change's permission, a new passport)."""
+        if self.step == "permit":
+            return f"{self.kind}:permit"
+        if self.kind == "registration_change" and self.what == "passport":
+            return f"{self.kind}:passport"
+        return self.kind
 
     def as_json(self) -> dict[str, Any]:
         """The stable JSON object of ``deadlines --json``."""
@@ -121,6 +156,9 @@ class Occurrence:
             "closed": self.closed,
             "window_start": self.window_start.isoformat() if self.window_start else None,
             "covers": self.covers,
+            "step": self.step,
+            "limit": self.limit,
+            "what": self.what,
         }
 
 
@@ -130,6 +168,11 @@ class _Nominal:
     at: datetime | None = None
     window_start: date | None = None
     covers: str | None = None
+    step: Step | None = None
+    limit: Literal["exemption", "stay"] | None = None
+    #: Days the kind reminds on whatever the deadline (with the kind's own lead
+    #: times only): the day a workplace_change's contract ended.
+    remind_on: tuple[date, ...] = ()
 
 
 def plan(
@@ -210,8 +253,67 @@ def _nominals(deadline: Deadline, start: date, end: date, tz: ZoneInfo) -> Itera
         yield _Nominal(day, window_start=deadline.moved)
     elif isinstance(deadline, StayExpiry):
         yield _Nominal(deadline.date, window_start=STAY_WINDOW.before_date(deadline.date))
+    elif isinstance(deadline, Reentry):
+        years = REENTRY_YEARS_PERMANENT if deadline.permanent else REENTRY_YEARS
+        exemption = period_end(deadline.departed, years=years)
+        if deadline.until is not None and deadline.until <= exemption:
+            yield _Nominal(deadline.until, limit="stay")
+        else:
+            yield _Nominal(exemption, limit="exemption")
+    elif isinstance(deadline, RegistrationChange):
+        day = deadline.changed + timedelta(days=REGISTRATION_CHANGE_DAYS)
+        yield _Nominal(day, window_start=deadline.changed)
+    elif isinstance(deadline, NewbornStatus):
+        day = deadline.born + timedelta(days=NEWBORN_STATUS_DAYS)
+        yield _Nominal(day, window_start=deadline.born)
+    elif isinstance(deadline, ArcAt17):
+        turns = birthday(deadline.born, ARC_AT_17_AGE)
+        yield _Nominal(turns + timedelta(days=ARC_AT_17_DAYS), window_start=turns)
+    elif isinstance(deadline, WorkplaceChange):
+        # Once the change was requested the application is done: only the
+        # permission is left (the application's remaining reminders are skipped).
+        if deadline.applied is None:
+            day = period_end(deadline.ended, months=WORKPLACE_APPLY_MONTHS)
+            yield _Nominal(
+                day, window_start=deadline.ended, step="apply", remind_on=(deadline.ended,)
+            )
+        else:
+            day = period_end(deadline.applied, months=WORKPLACE_PERMIT_MONTHS)
+            yield _Nominal(day, window_start=deadline.applied, step="permit")
+    elif isinstance(deadline, NhisEnrolment):
+        if deadline.status in ENROLLED_AT_REGISTRATION and deadline.registered is not None:
+            yield _Nominal(deadline.registered)
+        else:
+            enrolled: date = deadline.entry + relativedelta(months=NHIS_ENROLMENT_MONTHS)
+            yield _Nominal(enrolled)
     else:
         yield _Nominal(deadline.date)
+
+
+def period_end(start: date, *, years: int = 0, months: int = 0) -> date:
+    """The last day of a period of ``years``/``months`` counted from ``start`` (day 1).
+
+    ``start + N months - 1 day``, the month added with relativedelta: the same day
+    number, or the month's last day when it has none. So 2027-01-31 + 1 month is
+    2027-02-28 and the period ends 2027-02-27, one day before the Civil Act's
+    reading (art. 160(3) would end it on the 28th): staywatch keeps the earlier date.
+    """
+    end: date = start + relativedelta(years=years, months=months)
+    return end - timedelta(days=1)
+
+
+def birthday(born: date, age: int) -> date:
+    """The day a person born on ``born`` turns ``age``.
+
+    Civil Act arts. 158 and 160: age counts the birth day, and the years run out
+    at the end of the day before the birthday, or at the end of February when the
+    year has no 29 February. A child born on 29 February 2028 has completed 17
+    years at the end of 28 February 2045 and is 17 from 1 March 2045.
+    """
+    try:
+        return born.replace(year=born.year + age)
+    except ValueError:  # 29 February in a common year
+        return date(born.year + age, 3, 1)
 
 
 #: An ``at`` deadline counts as over this long after its instant, so that the
@@ -303,8 +405,12 @@ def _occurrence(
             closed_notice=closed_notice,
         )
 
-    for lead in lead_times(config, deadline):
+    for lead in lead_times(config, deadline, nominal.step):
         add(lead)
+    if nominal.remind_on and not has_own_lead_times(config, deadline):
+        for event in nominal.remind_on:
+            if event <= day:
+                add(Duration.of_days((day - event).days))
     for after in overdue_times(deadline):
         add(after)
     if closed is not None:
@@ -352,6 +458,9 @@ def _occurrence(
         covers=nominal.covers,
         reminders=ordered,
         escalations=tuple(escalations),
+        step=nominal.step,
+        limit=nominal.limit,
+        what=deadline.what if isinstance(deadline, RegistrationChange) else None,
     )
 
 
@@ -372,6 +481,12 @@ def longest_overdue_days(config: Config) -> int:
 def longest_lead_days(config: Config) -> int:
     """How many days before a deadline its earliest reminder can fall."""
     leads = {lead for p in config.people for d in p.deadlines for lead in lead_times(config, d)}
+    for person in config.people:
+        for deadline in person.deadlines:
+            if isinstance(deadline, WorkplaceChange):
+                leads.update(lead_times(config, deadline, "permit"))
+                # The reminder on the day the contract ended: at most a month ahead.
+                leads.add(Duration(months=WORKPLACE_APPLY_MONTHS))
     return max((_days_back(lead) for lead in leads), default=0)
 
 

@@ -20,6 +20,7 @@ from service.store import Store
 from service.tokens import (
     admin_token,
     feed_token,
+    installation_id,
     load_or_create_secret,
     office_token,
     sign_action,
@@ -157,7 +158,7 @@ async def _document(
     all_people: bool | None,
     clock: Clock | None,
 ) -> FeedDocument:
-    """Plan, acknowledgements and SEQUENCE numbers of ``people`` rendered as one calendar."""
+    """Plan, acknowledgements and event revisions of ``people`` rendered as one calendar."""
     now = (clock or SystemClock()).now()
     today = now.astimezone(ZoneInfo(config.service.timezone)).date()
     start, end = feed_window(config, today)
@@ -165,39 +166,58 @@ async def _document(
         plan, config, start, end, people=[p.id for p in people], singles_unbounded=True
     )
     acknowledged: set[str] = await store.acknowledged(person) if store else set()
-    fingerprints = event_fingerprints(config, people, occurrences, acknowledged)
-    sequences = await store.sequences_for(fingerprints) if store else {}
-    stamp = await _stamp(store, scope, fingerprints, now)
+    installation = installation_id(secret_of(config))
+    fingerprints = event_fingerprints(
+        config, people, occurrences, acknowledged, installation=installation
+    )
+    revisions = await store.feed_revisions(fingerprints, now) if store else {}
+    stateless = _stateless_stamp(config, now)
     body = build_feed(
         config,
         people,
         occurrences,
         acknowledged=acknowledged,
-        sequences=sequences,
-        stamp=stamp,
+        sequences={uid: r.sequence for uid, r in revisions.items()},
+        modified={uid: r.changed_at for uid, r in revisions.items()},
+        stamp=stateless,
         name=name,
         language=language,
+        installation=installation,
         all_people=all_people,
     )
-    return FeedDocument(body, etag_for(body), stamp)
+    last_modified = await _last_modified(store, scope, body, now) if store else stateless
+    return FeedDocument(body, etag_for(body), last_modified)
 
 
-async def _stamp(
-    store: Store | None, scope: str, fingerprints: dict[str, str], now: datetime
-) -> datetime:
-    """When this calendar's content last changed: stable while the content is."""
-    digest = hashlib.sha256(
-        "\n".join(f"{k}={v}" for k, v in sorted(fingerprints.items())).encode()
-    ).hexdigest()[:32]
-    if store is None:
-        return datetime(2000, 1, 1, tzinfo=UTC)
+def _stateless_stamp(config: Config, now: datetime) -> datetime:
+    """The DTSTAMP of events no database has seen yet (``feed export`` before the first run).
+
+    The last time the config files changed: that is when the information was
+    last revised, and two exports of the same state give the same bytes.
+    Never later than ``now``; ``now`` when the config is not a file.
+    """
+    times: list[float] = []
+    for path in (config.path, *config.sources):
+        try:
+            times.append(path.stat().st_mtime)
+        except OSError:
+            continue
+    if not times:
+        return now.astimezone(UTC).replace(microsecond=0)
+    changed = datetime.fromtimestamp(max(times), UTC).replace(microsecond=0)
+    return min(changed, now.astimezone(UTC).replace(microsecond=0))
+
+
+async def _last_modified(store: Store, scope: str, body: bytes, now: datetime) -> datetime:
+    """When this calendar's bytes last changed (HTTP Last-Modified): stable while they are."""
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    stamp = now.astimezone(UTC).replace(microsecond=0)
     key = f"feed_stamp:{scope}"
     stored = await store.get_meta(key)
     if stored:
         old_digest, _, when = stored.partition(" ")
         if old_digest == digest:
             return datetime.fromisoformat(when)
-    stamp = now.astimezone(UTC).replace(microsecond=0)
     await store.set_meta(key, f"{digest} {stamp.isoformat()}")
     return stamp
 

@@ -20,6 +20,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -27,8 +28,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from service import texts
 from service.clock import require_aware
 from service.config import Config, Deadline, NhisPremium, Office, Person
+from service.i18n import _, use_locale
 from service.keys import base_occurrence, escalation_office
 from service.kinds import Language
+from service.links import subscribe_page_url, webcal_url
 from service.offices import DigestContent, OfficeRow, office_zone
 from service.plan import Occurrence, Reminder
 from service.rules import BusinessCalendar
@@ -98,6 +101,35 @@ def message_id_for(key: str, sender: str) -> str:
     return f"<{_NOT_ATEXT.sub('-', key)}@{sender_domain(sender)}>"
 
 
+def list_id(public_url: str) -> str:
+    """The ``List-Id`` of a deployment's mail, ``<staywatch.HOST>`` from its public URL.
+
+    RFC 2919 wants a dot-atom under a domain the sender owns, or under
+    ``localhost``: a DNS name (lower-case, IDNA) is used as it is; an IP
+    address, a single-label name or ``localhost`` goes under ``.localhost``
+    with its dots and colons as dashes (``<staywatch-127-0-0-1.localhost>``),
+    so that two such deployments still differ. The port and path are dropped:
+    a deployment is named by its host.
+    """
+    host = (urlsplit(public_url).hostname or "").rstrip(".").lower()
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        host = host.encode("ascii", "replace").decode("ascii")
+    if host in ("", "localhost"):
+        return "<staywatch.localhost>"
+    labels = host.split(".")
+    is_name = len(labels) > 1 and not labels[-1].isdigit() and ":" not in host
+    if is_name and all(_label_ok(label) for label in labels):
+        return f"<staywatch.{host}>"
+    slug = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in host).strip("-")
+    return f"<staywatch-{slug}.localhost>" if slug else "<staywatch.localhost>"
+
+
+def _label_ok(label: str) -> bool:
+    return bool(label) and all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in label)
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     # Autoescape only the HTML templates: the text part must show "<" and "&" as typed.
@@ -155,6 +187,25 @@ def _finish(message: EmailMessage, text: str, html: str, *, key_material: str) -
     return message
 
 
+def _calendar_block(feed_url: str | None, lang: str) -> dict[str, str] | None:
+    """The calendar part of a reminder: the subscribe page, and the address itself.
+
+    The page (``/calendar/TOKEN``) subscribes in one tap on any phone; the
+    address is printed too (in HTML as a ``webcal://`` link) for people who
+    add calendars by URL.
+    """
+    if feed_url is None:
+        return None
+    with use_locale(lang):
+        return {
+            "page": subscribe_page_url(feed_url),
+            "webcal": webcal_url(feed_url),
+            "intro": _("Add these dates to your phone's calendar:"),
+            "link": _("Add these dates to your phone's calendar"),
+            "address": _("Calendar address, to subscribe in any calendar app:"),
+        }
+
+
 def render_reminder(
     config: Config,
     person: Person,
@@ -176,7 +227,7 @@ def render_reminder(
     tz = config.zone_of(person)
     local_now = now.astimezone(tz)
     deadline = _deadline_of(person, occurrence.deadline)
-    kind = occurrence.kind
+    kind = occurrence.texts_key
     title = occurrence.title if kind == "custom" else None
     days = (occurrence.date - local_now.date()).days
     # An ``at`` reminder at the instant itself still reads "due", not "was due".
@@ -249,6 +300,7 @@ def render_reminder(
         "window": window,
         "ack_url": ack_url,
         "feed_url": feed_url,
+        "calendar": _calendar_block(feed_url, lang),
         "labels": {
             key: texts.ui(key, lang)
             for key in (
@@ -258,8 +310,6 @@ def render_reminder(
                 "ack_intro",
                 "ack_button",
                 "ack_explain",
-                "calendar_intro",
-                "calendar_link",
             )
         },
         "ack_note": _parenthesised(texts.ui("ack_explain", lang), lang),
@@ -275,6 +325,7 @@ def render_reminder(
     message["Date"] = format_datetime(local_now)
     message["Message-ID"] = message_id_for(reminder.key, config.mail.sender)
     message["X-Staywatch-Key"] = header_text(reminder.key)
+    message["List-Id"] = list_id(config.feed.public_url)
     message["Auto-Submitted"] = "auto-generated"
     # Keeps Exchange/Outlook from sending out-of-office replies to the sender.
     message["X-Auto-Response-Suppress"] = "All"
@@ -310,6 +361,7 @@ def render_test(config: Config, address: str, *, now: datetime) -> EmailMessage:
     message["To"] = Address(addr_spec=address)
     message["Date"] = format_datetime(local_now)
     message["Message-ID"] = message_id_for(f"test-{digest}", config.mail.sender)
+    message["List-Id"] = list_id(config.feed.public_url)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     return _finish(
@@ -397,6 +449,7 @@ def _office_headers(
     message["Date"] = format_datetime(now.astimezone(office_zone(config, office)))
     message["Message-ID"] = message_id_for(key, config.mail.sender)
     message["X-Staywatch-Key"] = header_text(key)
+    message["List-Id"] = list_id(config.feed.public_url)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
 
@@ -440,7 +493,7 @@ def render_escalation(
     office_tz = office_zone(config, office)
     person_today = now.astimezone(config.zone_of(person)).date()
     deadline = _deadline_of(person, occurrence.deadline)
-    kind = occurrence.kind
+    kind = occurrence.texts_key
     title = occurrence.title if kind == "custom" else None
     days = (occurrence.date - person_today).days
     past = days < 0 or (occurrence.at is not None and now > occurrence.at)

@@ -19,10 +19,16 @@ from service.config import Config, Deadline, NhisPremium
 from service.keys import Duration
 
 Roll = Literal["none", "preceding", "following"]
+#: The first release of the ``holidays`` package with Korea's 2026-2027 calendar
+#: right (Labor Day and Constitution Day as public holidays with their substitutes;
+#: 2027-03-03 no longer an election day). pyproject's lower bound says the same.
+HOLIDAYS_FLOOR = "0.102"
 #: Who a person can ask about a kind: the closing contact line of its messages
 #: (DOMAIN.md: HiKorea and 1345; NHIS; EPS and the Employment Center).
 Contact = Literal["immigration", "nhis", "eps"]
-OFFICE_VISIT_KINDS = frozenset({"stay_expiry", "arc_registration", "arc_expiry", "address_report"})
+#: The two occurrences of a workplace_change deadline: the request for a change of
+#: workplace, then the permission for the new one.
+Step = Literal["apply", "permit"]
 
 
 def _days(*values: int) -> tuple[Duration, ...]:
@@ -104,8 +110,75 @@ KIND_RULES: dict[str, KindRule] = {
         Duration.of_days(90),
         contact="immigration",
     ),
+    "reentry": KindRule(
+        "reentry",
+        _days(60, 30, 14, 7, 0),
+        (),
+        "none",
+        # Coming back happens at the airport, open every day; the person is abroad
+        # and cannot visit a Korean office anyway.
+        False,
+        Duration.of_days(30),
+        contact="immigration",
+    ),
+    "registration_change": KindRule(
+        "registration_change",
+        _days(14, 7, 3, 1, 0),
+        _after(1),
+        "none",
+        True,
+        Duration.of_days(3),
+        contact="immigration",
+    ),
+    "newborn_status": KindRule(
+        "newborn_status",
+        _days(89, 30, 14, 7, 1, 0),
+        _after(1),
+        "none",
+        True,
+        Duration.of_days(14),
+        contact="immigration",
+    ),
+    "arc_at_17": KindRule(
+        "arc_at_17",
+        # The deadline is the 17th birthday + 89 days: 119 and 89 days before it are
+        # 30 days before the birthday and the birthday itself.
+        _days(119, 89, 30, 14, 7, 1, 0),
+        _after(1),
+        "none",
+        True,
+        # DOMAIN.md gives none for this kind; the same registration as arc_registration.
+        Duration.of_days(14),
+        contact="immigration",
+    ),
+    "workplace_change": KindRule(
+        "workplace_change",
+        # The application's; the permission has WORKPLACE_PERMIT_REMIND, and the
+        # application also reminds on the day the contract ended (see plan).
+        _days(14, 7, 3, 1, 0),
+        _after(1),
+        "none",
+        # Both steps happen at the Employment Center, closed on weekends and holidays.
+        True,
+        Duration.of_days(7),
+        contact="eps",
+    ),
+    "nhis_enrolment": KindRule(
+        "nhis_enrolment",
+        _days(14, 0),
+        (),
+        "none",
+        False,
+        None,
+        contact="nhis",
+    ),
     "custom": KindRule("custom", _days(30, 7, 1, 0), (), "none", False, None),
 }
+
+#: Kinds whose action needs an open office (or HiKorea's online filing, which also
+#: closes on weekends and holidays): a deadline on a closed day gets one more
+#: reminder on the last business day before it.
+OFFICE_VISIT_KINDS = frozenset(name for name, rule in KIND_RULES.items() if rule.office_visit)
 
 #: With autopay the premium leaves the account by itself: one check that the
 #: balance is enough, and no overdue nagging.
@@ -115,10 +188,33 @@ NHIS_AUTOPAY_REMIND = _days(3)
 ARC_REGISTRATION_DAYS = 89
 ADDRESS_REPORT_DAYS = 14
 STAY_WINDOW = Duration(months=4)
+REGISTRATION_CHANGE_DAYS = 14
+NEWBORN_STATUS_DAYS = 89
+ARC_AT_17_DAYS = 89
+ARC_AT_17_AGE = 17
+#: Re-entry exemption: one year after leaving, two for permanent residents (F-5).
+REENTRY_YEARS = 1
+REENTRY_YEARS_PERMANENT = 2
+#: E-9: a month from the contract's end to apply, three months from applying to the permission.
+WORKPLACE_APPLY_MONTHS = 1
+WORKPLACE_PERMIT_MONTHS = 3
+NHIS_ENROLMENT_MONTHS = 6
+WORKPLACE_PERMIT_REMIND = _days(30, 14, 7, 3, 1, 0)
 
 
-def lead_times(config: Config, deadline: Deadline) -> tuple[Duration, ...]:
-    """The lead times for one deadline: its own, else the config's, else the kind's."""
+def has_own_lead_times(config: Config, deadline: Deadline) -> bool:
+    """True when the deadline or the config's ``[reminders]`` replaces the kind's lead times."""
+    return deadline.remind is not None or deadline.kind in config.reminders
+
+
+def lead_times(
+    config: Config, deadline: Deadline, step: Step | None = None
+) -> tuple[Duration, ...]:
+    """The lead times for one deadline: its own, else the config's, else the kind's.
+
+    ``step`` picks the default of a workplace_change's permission occurrence; own
+    lead times apply to both of its occurrences.
+    """
     if deadline.remind is not None:
         return deadline.remind
     if isinstance(deadline, NhisPremium) and deadline.autopay:
@@ -126,6 +222,8 @@ def lead_times(config: Config, deadline: Deadline) -> tuple[Duration, ...]:
     configured = config.reminders.get(deadline.kind)
     if configured is not None:
         return configured
+    if step == "permit":
+        return WORKPLACE_PERMIT_REMIND
     return KIND_RULES[deadline.kind].remind
 
 

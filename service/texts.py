@@ -372,7 +372,8 @@ KIND_TEXTS: dict[str, dict[Language, KindText]] = {
             advice=(
                 "Start the renewal at your embassy or consulate now.",
                 "When you have the new passport, report it to immigration within 15 days "
-                "(on HiKorea or in person), and add that date to staywatch.",
+                "(on HiKorea or in person). Your office can add that report to staywatch as a "
+                "registration_change deadline, so you get reminders for it too.",
             ),
             due="Passport expires {date}",
             past="Passport expired {date}",
@@ -391,8 +392,9 @@ KIND_TEXTS: dict[str, dict[Language, KindText]] = {
             ),
             advice=(
                 "지금 대사관이나 영사관에서 여권 갱신을 시작하세요.",
-                "새 여권을 받으면 15일 이내에 출입국·외국인관서에 신고하고(하이코리아 또는 "
-                "방문), 그 기한도 staywatch에 추가해 두세요.",
+                "새 여권을 받으면 15일 이내에 출입국·외국인관서에 신고하세요(하이코리아 또는 "
+                "방문). 담당자가 이 신고를 staywatch에 registration_change 기한으로 추가하면 "
+                "그 알림도 받을 수 있습니다.",
             ),
             due="여권이 {date}에 만료됩니다",
             past="여권이 {date}에 만료되었습니다",
@@ -410,12 +412,515 @@ KIND_TEXTS: dict[str, dict[Language, KindText]] = {
             ),
             advice=(
                 "请现在就到使馆或领事馆办理护照换发。",
-                "拿到新护照后，请在15天内向出入境管理机关申报（HiKorea网上或现场办理），"
-                "并把这个期限也加入staywatch。",
+                "拿到新护照后，请在15天内向出入境管理机关申报（HiKorea网上或现场办理）。"
+                "负责人可以把这项申报作为registration_change期限加入staywatch，您也会收到提醒。",
             ),
             due="护照将于{date}到期",
             past="护照已于{date}到期",
             action="将{date}到期的护照标记为已换发",
+        ),
+    },
+    # -- re-entry, changes of registration, newborns, age 17, E-9 workplace change,
+    # NHIS enrolment (DOMAIN.md's sections of those names) ------------------------------
+    "reentry": {
+        "en": KindText(
+            name="Re-entry to Korea",
+            what=(
+                "After you leave Korea, you can come back without a re-entry permit within "
+                "one year (two years for permanent residents, F-5), but not after your period "
+                "of stay ends (Immigration Act art. 30). The date above is whichever comes "
+                "first."
+            ),
+            consequence=(
+                "If you come back later, your status of stay and your foreigner registration "
+                "are gone, unless you got a re-entry permit (재입국허가) before you left. You "
+                "would need a new visa."
+            ),
+            advice=(
+                "Book your flight so that you land in Korea on or before this date.",
+                "If you cannot come back in time, apply for a re-entry permit (재입국허가) or "
+                "an extension before this date: call 1345 or check HiKorea. An embassy or "
+                "consulate abroad cannot extend it.",
+            ),
+            due="Be back in Korea by {date}",
+            past="Your re-entry deadline was {date}",
+            action="Mark your return to Korea (by {date}) as done",
+        ),
+        "ko": KindText(
+            name="재입국 기한",
+            what=(
+                "출국한 날부터 1년(영주자격 F-5는 2년) 안에 다시 들어오면 재입국허가 없이 "
+                "입국할 수 있습니다. 다만 체류기간이 끝난 뒤에는 안 됩니다(출입국관리법 "
+                "제30조). 위 날짜는 둘 중 먼저 오는 날입니다."
+            ),
+            consequence=(
+                "이 날짜가 지나서 입국하면 체류자격과 외국인등록이 없어집니다. 출국 전에 "
+                "재입국허가를 받아 두지 않았다면 비자를 새로 받아야 합니다."
+            ),
+            advice=(
+                "이 날짜까지 한국에 도착하도록 항공편을 예약하세요.",
+                "제때 돌아올 수 없다면 이 날짜 전에 재입국허가나 체류기간 연장을 신청하세요. "
+                "1345에 전화하거나 하이코리아에서 확인하세요. 해외 공관에서는 연장해 주지 "
+                "않습니다.",
+            ),
+            due="{date}까지 한국에 돌아와야 합니다",
+            past="재입국 기한이 지났습니다: {date}",
+            action="재입국(기한 {date}) 완료로 표시",
+        ),
+        "zh": KindText(
+            name="再入境期限",
+            what=(
+                "出境后1年内（永久居留F-5为2年）返回韩国，无需再入境许可，"
+                "但不能晚于居留期限的截止日（《出入境管理法》第30条）。上面的日期是两者中较早的一天。"
+            ),
+            consequence=(
+                "如果晚于这一天入境，您的居留资格和外国人登录就会失效；"
+                "除非出境前已取得再入境许可（재입국허가），否则需要重新申请签证。"
+            ),
+            advice=(
+                "请预订返程机票，确保在这一天或之前抵达韩国。",
+                "如果无法按时返回，请在这一天之前申请再入境许可（재입국허가）或延长居留期限："
+                "请致电1345或查看HiKorea。驻外使领馆无法为您延期。",
+            ),
+            due="请在{date}前返回韩国",
+            past="再入境期限{date}已过",
+            action="将返回韩国（期限{date}）标记为已完成",
+        ),
+    },
+    "registration_change": {
+        "en": KindText(
+            name="Report of a change of registration",
+            what=(
+                "A change to what your foreigner registration records (a new passport, your "
+                "name or nationality, and for some statuses your workplace or school) must be "
+                "reported to immigration within 15 days (Immigration Act art. 35, "
+                "외국인등록사항 변경신고). staywatch reminds you a day early."
+            ),
+            consequence="An administrative fine of up to KRW 1,000,000.",
+            advice=(
+                "Report it on HiKorea (e-Application > change of registration, "
+                "외국인등록사항 변경신고) or at your immigration office.",
+                "Bring your residence card, your passport (the new and the old one) and proof "
+                "of the change.",
+            ),
+            due="Report the change of your registration by {date}",
+            past="Your change of registration report was due {date}",
+            action="Mark the change of registration report (due {date}) as done",
+            window="Change report window open",
+        ),
+        "ko": KindText(
+            name="외국인등록사항 변경신고",
+            what=(
+                "외국인등록 내용(새 여권, 이름, 국적, 체류자격에 따라 근무처나 학교)이 바뀌면 "
+                "15일 이내에 출입국·외국인관서에 신고해야 합니다(출입국관리법 제35조). "
+                "staywatch는 하루 일찍 알려 드립니다."
+            ),
+            consequence="100만 원 이하의 과태료가 부과될 수 있습니다.",
+            advice=(
+                "하이코리아 전자민원에서 '외국인등록사항 변경신고'를 하거나 관할 "
+                "출입국·외국인관서를 방문하세요.",
+                "외국인등록증, 여권(새 여권과 예전 여권), 변경 사실을 증명하는 서류를 준비하세요.",
+            ),
+            due="외국인등록사항 변경신고 기한은 {date}입니다",
+            past="외국인등록사항 변경신고 기한이 지났습니다: {date}",
+            action="외국인등록사항 변경신고(기한 {date}) 완료로 표시",
+            window="변경신고 기간",
+        ),
+        "zh": KindText(
+            name="外国人登录事项变更申报",
+            what=(
+                "外国人登录的内容（换了新护照、姓名或国籍，以及部分居留资格的工作单位或学校）"
+                "发生变化时，须在15天内向出入境管理机关申报"
+                "（《出入境管理法》第35条，외국인등록사항 변경신고）。staywatch会提前一天提醒您。"
+            ),
+            consequence="可能被处以最高100万韩元的罚款。",
+            advice=(
+                "请在HiKorea电子申请中提交“外国人登录事项变更申报”（외국인등록사항 변경신고），"
+                "或前往管辖的出入境管理机关办理。",
+                "请备好外国人登录证、护照（新旧护照）以及证明变更的材料。",
+            ),
+            due="请在{date}前申报外国人登录事项变更",
+            past="外国人登录事项变更申报期限{date}已过",
+            action="将外国人登录事项变更申报（期限{date}）标记为已完成",
+            window="可申报登录事项变更",
+        ),
+    },
+    "registration_change:passport": {
+        "en": KindText(
+            name="Report of a new passport",
+            what=(
+                "You have a new passport. It must be reported to immigration within 15 days "
+                "(Immigration Act art. 35, 외국인등록사항 변경신고). staywatch reminds you a "
+                "day early."
+            ),
+            consequence="An administrative fine of up to KRW 1,000,000.",
+            advice=(
+                "Report it on HiKorea (e-Application > change of registration, "
+                "외국인등록사항 변경신고) or at your immigration office.",
+                "Bring your residence card and both passports, the new and the old one.",
+            ),
+            due="Report your new passport by {date}",
+            past="Your new passport report was due {date}",
+            action="Mark the new passport report (due {date}) as done",
+            window="New passport report window open",
+        ),
+        "ko": KindText(
+            name="새 여권 신고",
+            what=(
+                "여권을 새로 받았으면 15일 이내에 출입국·외국인관서에 신고해야 합니다"
+                "(출입국관리법 제35조, 외국인등록사항 변경신고). staywatch는 하루 일찍 알려 "
+                "드립니다."
+            ),
+            consequence="100만 원 이하의 과태료가 부과될 수 있습니다.",
+            advice=(
+                "하이코리아 전자민원에서 '외국인등록사항 변경신고'를 하거나 관할 "
+                "출입국·외국인관서를 방문하세요.",
+                "외국인등록증과 새 여권, 예전 여권을 모두 준비하세요.",
+            ),
+            due="새 여권 신고 기한은 {date}입니다",
+            past="새 여권 신고 기한이 지났습니다: {date}",
+            action="새 여권 신고(기한 {date}) 완료로 표시",
+            window="새 여권 신고 기간",
+        ),
+        "zh": KindText(
+            name="新护照申报",
+            what=(
+                "换领新护照后，须在15天内向出入境管理机关申报"
+                "（《出入境管理法》第35条，외국인등록사항 변경신고）。staywatch会提前一天提醒您。"
+            ),
+            consequence="可能被处以最高100万韩元的罚款。",
+            advice=(
+                "请在HiKorea电子申请中提交“外国人登录事项变更申报”（외국인등록사항 변경신고），"
+                "或前往管辖的出入境管理机关办理。",
+                "请备好外国人登录证以及新旧两本护照。",
+            ),
+            due="请在{date}前申报新护照",
+            past="新护照申报期限{date}已过",
+            action="将新护照申报（期限{date}）标记为已完成",
+            window="可申报新护照",
+        ),
+    },
+    "newborn_status": {
+        "en": KindText(
+            name="Status of stay for a child born in Korea",
+            what=(
+                "A foreign child born in Korea needs a status of stay within 90 days of birth "
+                "(Immigration Act art. 23, 체류자격 부여). The day of birth counts as day 1."
+            ),
+            consequence=(
+                "After 90 days the child stays in Korea without a status of stay, and a fine "
+                "can follow."
+            ),
+            advice=(
+                "Apply for the grant of a status of stay (체류자격 부여) at your immigration "
+                "office; book the visit on HiKorea (방문예약).",
+                "Bring the birth certificate, both parents' residence cards, the child's "
+                "passport if it is issued already, and the fee.",
+                "You can register the child as a foreign resident (외국인등록) at the same visit.",
+            ),
+            due="Apply for your child's status of stay by {date}",
+            past="Your child's status of stay was due {date}",
+            action="Mark your child's status of stay (due {date}) as done",
+            window="Status of stay application window open",
+        ),
+        "ko": KindText(
+            name="출생 자녀 체류자격 부여",
+            what=(
+                "한국에서 태어난 외국인 자녀는 출생한 날부터 90일 이내에 체류자격을 받아야 "
+                "합니다(출입국관리법 제23조). 출생일을 첫째 날로 셉니다."
+            ),
+            consequence=(
+                "90일이 지나면 자녀가 체류자격 없이 머무르게 되고, 과태료나 범칙금이 "
+                "부과될 수 있습니다."
+            ),
+            advice=(
+                "하이코리아에서 방문예약을 하고 출입국·외국인관서에서 '체류자격 부여'를 "
+                "신청하세요.",
+                "출생증명서, 부모의 외국인등록증, 자녀 여권(발급받았다면), 수수료를 준비하세요.",
+                "같은 날 자녀의 외국인등록도 함께 할 수 있습니다.",
+            ),
+            due="자녀 체류자격 부여 신청 기한은 {date}입니다",
+            past="자녀 체류자격 부여 신청 기한이 지났습니다: {date}",
+            action="자녀 체류자격 부여(기한 {date}) 완료로 표시",
+            window="자녀 체류자격 부여 신청 기간",
+        ),
+        "zh": KindText(
+            name="在韩出生子女的居留资格",
+            what=(
+                "在韩国出生的外国籍子女，须在出生之日起90天内取得居留资格"
+                "（《出入境管理法》第23条，체류자격 부여）。出生当天算作第1天。"
+            ),
+            consequence="超过90天，孩子就处于没有居留资格的状态，可能被处以罚款。",
+            advice=(
+                "请在HiKorea上预约（방문예약），"
+                "到出入境管理机关申请授予居留资格（체류자격 부여）。",
+                "请备好出生证明、父母双方的外国人登录证、孩子的护照（如已办好）以及手续费。",
+                "同一次办理时，也可以为孩子办理外国人登录（외국인등록）。",
+            ),
+            due="请在{date}前为孩子申请居留资格",
+            past="孩子的居留资格申请期限{date}已过",
+            action="将孩子的居留资格（期限{date}）标记为已办好",
+            window="可为新生儿申请居留资格",
+        ),
+    },
+    "arc_at_17": {
+        "en": KindText(
+            name="Foreigner registration at 17",
+            what=(
+                "A foreign child under 17 does not have to register. Within 90 days of "
+                "turning 17 they must register as a foreign resident (Immigration Act "
+                "art. 31, 외국인등록). The birthday counts as day 1."
+            ),
+            consequence=(
+                "A penalty that grows with the delay; in serious cases up to 1 year in prison "
+                "or a fine of up to KRW 10 million (arts. 46, 95)."
+            ),
+            advice=(
+                "Book a visit (방문예약) on HiKorea at the immigration office for your address "
+                "now: slots run out.",
+                "Bring the passport, one 3.5 x 4.5 cm photo, proof of residence, the documents "
+                "the status requires and the fee.",
+            ),
+            due="Register as a foreign resident (age 17) by {date}",
+            past="Foreigner registration at 17 was due {date}",
+            action="Mark foreigner registration at 17 (due {date}) as done",
+            window="Registration window open (age 17)",
+        ),
+        "ko": KindText(
+            name="만 17세 외국인등록",
+            what=(
+                "17세 미만 외국인은 외국인등록을 하지 않아도 되지만, 17세가 된 날부터 90일 "
+                "이내에 외국인등록을 해야 합니다(출입국관리법 제31조). 생일을 첫째 날로 "
+                "셉니다."
+            ),
+            consequence=(
+                "늦어진 기간에 따라 범칙금이 커지며, 심하면 1년 이하의 징역 또는 1천만 원 "
+                "이하의 벌금에 처해질 수 있습니다(제46조, 제95조)."
+            ),
+            advice=(
+                "하이코리아에서 주소지 관할 출입국·외국인관서 방문예약을 지금 해 두세요. "
+                "예약이 금방 찹니다.",
+                "여권, 사진 1매(3.5×4.5cm), 체류지 입증서류, 체류자격별 제출서류와 수수료를 "
+                "준비하세요.",
+            ),
+            due="만 17세 외국인등록 기한은 {date}입니다",
+            past="만 17세 외국인등록 기한이 지났습니다: {date}",
+            action="만 17세 외국인등록(기한 {date}) 완료로 표시",
+            window="만 17세 외국인등록 신청 기간",
+        ),
+        "zh": KindText(
+            name="年满17岁的外国人登录",
+            what=(
+                "未满17岁的外国人不必办理外国人登录，但须在年满17岁之日起90天内办理"
+                "（《出入境管理法》第31条，외국인등록）。生日当天算作第1天。"
+            ),
+            consequence=(
+                "罚款随逾期时间增加；情节严重的，可处1年以下有期徒刑或1000万韩元以下罚金"
+                "（第46条、第95条）。"
+            ),
+            advice=(
+                "请尽快在HiKorea上预约（방문예약）前往居住地管辖的出入境管理机关，名额很快就会约满。",
+                "请备好护照、3.5×4.5厘米照片1张、居住证明、居留资格所需的材料以及手续费。",
+            ),
+            due="请在{date}前办理外国人登录（年满17岁）",
+            past="年满17岁的外国人登录期限{date}已过",
+            action="将年满17岁的外国人登录（期限{date}）标记为已完成",
+            window="可办理外国人登录（年满17岁）",
+        ),
+    },
+    "workplace_change": {
+        "en": KindText(
+            name="Change of workplace (E-9)",
+            what=(
+                "Your employment contract has ended. You have one month from its end to apply "
+                "for a change of workplace (사업장 변경 신청) at the Employment Center "
+                "(고용센터) (Act on the Employment of Foreign Workers art. 25)."
+            ),
+            consequence="If you do not apply in time, you must leave Korea.",
+            advice=(
+                "Apply at your Employment Center (고용센터) or on EPS (www.eps.go.kr) as soon "
+                "as you can.",
+                "Keep the papers about the end of your contract (release or termination).",
+                "When you have applied, tell your office the date, or add it to staywatch "
+                "(applied = the date): it then reminds you of the next deadline.",
+                "For help, call 1350 (Ministry of Employment and Labor).",
+            ),
+            due="Apply for a change of workplace by {date}",
+            past="Your change of workplace application was due {date}",
+            action="Mark the change of workplace application (due {date}) as done",
+            window="Time to apply for a change of workplace",
+        ),
+        "ko": KindText(
+            name="사업장 변경(E-9)",
+            what=(
+                "근로계약이 끝났습니다. 계약이 끝난 날부터 1개월 이내에 고용센터에 사업장 "
+                "변경 신청을 해야 합니다(외국인근로자의 고용 등에 관한 법률 제25조)."
+            ),
+            consequence="기한 안에 신청하지 않으면 한국을 떠나야 합니다.",
+            advice=(
+                "되도록 빨리 관할 고용센터나 EPS(www.eps.go.kr)에서 사업장 변경 신청을 하세요.",
+                "근로계약 종료(해지) 관련 서류를 잘 보관하세요.",
+                "신청했으면 담당자에게 신청일을 알리거나 staywatch에 추가하세요"
+                "(applied = 신청일). 그러면 다음 기한을 알려 드립니다.",
+                "도움이 필요하면 1350(고용노동부 고객상담센터)에 전화하세요.",
+            ),
+            due="사업장 변경 신청 기한은 {date}입니다",
+            past="사업장 변경 신청 기한이 지났습니다: {date}",
+            action="사업장 변경 신청(기한 {date}) 완료로 표시",
+            window="사업장 변경 신청 기간",
+        ),
+        "zh": KindText(
+            name="变更工作单位（E-9）",
+            what=(
+                "您的劳动合同已经结束。须在合同结束之日起1个月内，到雇佣中心（고용센터）"
+                "申请变更工作单位（사업장 변경 신청）（《外国人劳动者雇佣法》第25条）。"
+            ),
+            consequence="如果没有按时申请，您就必须离开韩国。",
+            advice=(
+                "请尽快到管辖的雇佣中心（고용센터）或在EPS（www.eps.go.kr）上提出申请。",
+                "请保管好劳动合同结束（解除）的相关材料。",
+                "申请后，请把申请日期告诉负责人，或加入staywatch（applied = 申请日期），"
+                "它会接着提醒您下一个期限。",
+                "需要帮助时，请致电1350（雇佣劳动部）。",
+            ),
+            due="请在{date}前申请变更工作单位",
+            past="变更工作单位申请期限{date}已过",
+            action="将变更工作单位申请（期限{date}）标记为已完成",
+            window="可申请变更工作单位",
+        ),
+    },
+    "workplace_change:permit": {
+        "en": KindText(
+            name="Permission for a new workplace (E-9)",
+            what=(
+                "You applied for a change of workplace. You must get the permission to work "
+                "at a new workplace (근무처 변경허가) within three months of applying (Act on "
+                "the Employment of Foreign Workers art. 25)."
+            ),
+            consequence="If you do not get the permission in time, you must leave Korea.",
+            advice=(
+                "Stay in touch with your Employment Center (고용센터) for job offers, and "
+                "check EPS (www.eps.go.kr).",
+                "Once a new employer hires you, make sure the permission (근무처 변경허가) is "
+                "granted before this date; the employer and the Employment Center can help.",
+                "For help, call 1350 (Ministry of Employment and Labor).",
+            ),
+            due="Get the permission for your new workplace by {date}",
+            past="The permission for your new workplace was due {date}",
+            action="Mark the new workplace permission (due {date}) as done",
+            window="Time to get the new workplace permission",
+        ),
+        "ko": KindText(
+            name="근무처 변경허가(E-9)",
+            what=(
+                "사업장 변경 신청을 했습니다. 신청한 날부터 3개월 이내에 새 사업장에 대한 "
+                "근무처 변경허가를 받아야 합니다(외국인근로자의 고용 등에 관한 법률 제25조)."
+            ),
+            consequence="기한 안에 허가를 받지 못하면 한국을 떠나야 합니다.",
+            advice=(
+                "고용센터에서 일자리 알선을 계속 받고, EPS(www.eps.go.kr)도 확인하세요.",
+                "새 사업주와 근로계약을 하면 이 날짜 전에 근무처 변경허가를 꼭 받으세요. "
+                "사업주와 고용센터가 도와줄 수 있습니다.",
+                "도움이 필요하면 1350(고용노동부 고객상담센터)에 전화하세요.",
+            ),
+            due="근무처 변경허가 기한은 {date}입니다",
+            past="근무처 변경허가 기한이 지났습니다: {date}",
+            action="근무처 변경허가(기한 {date}) 완료로 표시",
+            window="근무처 변경허가 기간",
+        ),
+        "zh": KindText(
+            name="新工作单位的变更许可（E-9）",
+            what=(
+                "您已申请变更工作单位。须在申请之日起3个月内取得新工作单位的变更许可"
+                "（근무처 변경허가）（《外国人劳动者雇佣法》第25条）。"
+            ),
+            consequence="如果没有按时取得许可，您就必须离开韩国。",
+            advice=(
+                "请与雇佣中心（고용센터）保持联系，接受工作介绍，并随时查看EPS（www.eps.go.kr）。",
+                "与新雇主签约后，请务必在这一天之前取得变更许可（근무처 변경허가）；"
+                "雇主和雇佣中心可以协助您。",
+                "需要帮助时，请致电1350（雇佣劳动部）。",
+            ),
+            due="请在{date}前取得新工作单位的变更许可",
+            past="新工作单位的变更许可期限{date}已过",
+            action="将新工作单位的变更许可（期限{date}）标记为已完成",
+            window="可办理工作单位变更许可",
+        ),
+    },
+    "nhis_enrolment": {
+        "en": KindText(
+            name="National Health Insurance enrolment",
+            what=(
+                "Foreign residents who stay six months or more join the National Health "
+                "Insurance (건강보험) automatically (since 16 July 2019). Students on D-2 and "
+                "D-4-3 join on the day of their foreigner registration. You do not need to "
+                "file anything for this date."
+            ),
+            consequence=(
+                "Nothing is lost on this day, but from now on a monthly premium is due: "
+                "unpaid premiums bring an arrears charge and can shorten or block your next "
+                "visa extension."
+            ),
+            advice=(
+                "The first premium bill follows. Foreign residents pay in advance, by the "
+                "25th of the month before.",
+                "Set up auto-debit (자동이체) in The건강보험 app or at a bank: it is KRW 200 "
+                "a month cheaper.",
+                "Students may get a reduced premium. If you have equivalent insurance (for "
+                "example an employer's plan from abroad), you may apply for exclusion at an "
+                "NHIS branch.",
+                "Ask your office to add the monthly premium to staywatch (nhis_premium) from "
+                "the first month.",
+            ),
+            due="You join the National Health Insurance on {date}",
+            past="You joined the National Health Insurance on {date}",
+            action="Mark the NHIS enrolment ({date}) as noted",
+        ),
+        "ko": KindText(
+            name="건강보험 가입",
+            what=(
+                "6개월 이상 체류하는 외국인은 건강보험에 자동으로 가입됩니다(2019년 7월 "
+                "16일부터). 유학생(D-2)과 초중고 유학생(D-4-3)은 외국인등록일에 가입됩니다. "
+                "이 날짜에 따로 신청할 것은 없습니다."
+            ),
+            consequence=(
+                "이날 놓치는 것은 없지만, 이제부터 매달 보험료를 내야 합니다. 보험료를 "
+                "내지 않으면 연체금이 붙고, 다음 체류기간 연장이 제한되거나 거부될 수 "
+                "있습니다."
+            ),
+            advice=(
+                "곧 첫 보험료 고지서가 옵니다. 외국인은 보험료를 전달 25일까지 미리 냅니다.",
+                "The건강보험 앱이나 은행에서 자동이체를 신청하세요. 매달 200원이 할인됩니다.",
+                "유학생은 보험료 경감을 받을 수 있습니다. 같은 수준의 보험(예: 해외 "
+                "회사의 보험)이 있으면 공단 지사에 가입 제외를 신청할 수 있습니다.",
+                "첫 달부터 월 보험료(nhis_premium)도 staywatch에 추가해 달라고 담당자에게 "
+                "요청하세요.",
+            ),
+            due="{date}에 건강보험에 가입됩니다",
+            past="{date}에 건강보험에 가입되었습니다",
+            action="건강보험 가입({date}) 확인으로 표시",
+        ),
+        "zh": KindText(
+            name="加入国民健康保险",
+            what=(
+                "在韩居留6个月以上的外国人会自动加入国民健康保险（건강보험）"
+                "（自2019年7月16日起）。留学生（D-2）和中小学留学生（D-4-3）"
+                "在办理外国人登录当天加入。这一天您不需要办理任何手续。"
+            ),
+            consequence=(
+                "这一天不会错过什么，但从此每月都要缴纳保险费："
+                "欠缴会产生滞纳金，还可能导致下次延长居留期限受限或被拒。"
+            ),
+            advice=(
+                "之后会收到第一张保险费缴费通知。外国人须在上个月25日前预缴保险费。",
+                "请在The건강보험应用或银行开通自动扣款（자동이체），每月可减免200韩元。",
+                "留学生可能享受保险费减免。如果您有同等保障的保险（例如海外雇主的保险），"
+                "可以到公团分支机构申请不加入。",
+                "请联系负责人，从第一个月起把每月保险费（nhis_premium）也加入staywatch。",
+            ),
+            due="您将于{date}加入国民健康保险",
+            past="您已于{date}加入国民健康保险",
+            action="将加入国民健康保险（{date}）标记为已知悉",
         ),
     },
     "custom": {
@@ -904,6 +1409,43 @@ _EVENT_LABELS: dict[str, dict[Language, str]] = {
         "zh": "健康保险费缴费日",
     },
     "passport_expiry": {"en": "Passport expires", "ko": "여권 만료", "zh": "护照到期"},
+    # -- the newer kinds (DOMAIN.md) ------------------------------------------------------
+    "reentry": {"en": "Back in Korea (re-entry)", "ko": "재입국 기한", "zh": "再入境期限"},
+    "registration_change": {
+        "en": "Change of registration report due",
+        "ko": "외국인등록사항 변경신고 기한",
+        "zh": "外国人登录事项变更申报截止",
+    },
+    "registration_change:passport": {
+        "en": "New passport report due",
+        "ko": "새 여권 신고 기한",
+        "zh": "新护照申报截止",
+    },
+    "newborn_status": {
+        "en": "Child's status of stay due",
+        "ko": "자녀 체류자격 부여 신청 기한",
+        "zh": "孩子居留资格申请截止",
+    },
+    "arc_at_17": {
+        "en": "Foreigner registration at 17 due",
+        "ko": "만 17세 외국인등록 기한",
+        "zh": "年满17岁外国人登录截止",
+    },
+    "workplace_change": {
+        "en": "Change of workplace application due (E-9)",
+        "ko": "사업장 변경 신청 기한",
+        "zh": "变更工作单位申请截止",
+    },
+    "workplace_change:permit": {
+        "en": "New workplace permission due (E-9)",
+        "ko": "근무처 변경허가 기한",
+        "zh": "工作单位变更许可截止",
+    },
+    "nhis_enrolment": {
+        "en": "National Health Insurance enrolment",
+        "ko": "건강보험 가입",
+        "zh": "加入国民健康保险",
+    },
 }
 _PREMIUM_FOR: dict[Language, str] = {
     "en": "NHIS premium for {month} due",

@@ -36,6 +36,8 @@ MIN_SECRET_BYTES = 16
 TOKEN_BYTES = 18
 #: Truncated HMAC-SHA256 tag on action links (128 bits).
 TAG_BYTES = 16
+#: Bytes of the public installation id (16 hex characters).
+INSTALLATION_ID_BYTES = 8
 
 _ACTION = re.compile(r"\A[a-z][a-z0-9_-]{0,31}\Z")
 _LINK_VERSION = "1"
@@ -176,6 +178,17 @@ def admin_token(secret: bytes, generation: int = 0) -> str:
 def office_token(secret: bytes, office_id: str, generation: int = 0) -> str:
     """The URL-safe token of one office's feed (the people it looks after)."""
     return _b64(_mac(secret, "feed-office", office_id, str(generation))[:TOKEN_BYTES])
+
+
+def installation_id(secret: bytes) -> str:
+    """This installation's public id, for calendar UIDs: 16 hex characters.
+
+    An HMAC of the secret under its own label, so it is as stable as the secret
+    file (across restarts and upgrades), differs between installations (two
+    staywatch calendars in one app never merge their events) and gives away
+    nothing of the secret, nor of any token or link made from it.
+    """
+    return _mac(secret, "installation-id")[:INSTALLATION_ID_BYTES].hex()
 
 
 def _fingerprint(token: str) -> bytes:

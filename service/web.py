@@ -10,24 +10,32 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
+import segno
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from multidict import CIMultiDict
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.clock import Clock
 from service.config import Config
 from service.errors import StaywatchError
+from service.feed import calendar_name
+from service.i18n import jinja_environment, use_locale
 from service.importer import spreadsheet_cell
+from service.links import google_calendar_url, outlook_calendar_url, webcal_url
 from service.metrics import FEED_REQUESTS, REGISTRY, REMINDERS
 from service.offices import STATUS_ORDER, OfficeRow, office_zone
 from service.plan import Occurrence
-from service.publish import FeedDocument
+from service.publish import FeedDocument, calendar_url
 from service.status import is_healthy, public_health
 from service.store import Store
 from service.texts import action_label, days_left_phrase, kind_name, ui
@@ -165,11 +173,12 @@ def make_app(state: WebState) -> web.Application:
     """The aiohttp application with every route of the contract."""
     app = web.Application(middlewares=[_security_headers])
     app[STATE] = state
-    app[PAGES] = Environment(
-        loader=PackageLoader("service", "templates/web"),
-        autoescape=select_autoescape(["html"]),
+    app[PAGES] = jinja_environment(
+        PackageLoader("service", "templates/web"), autoescape=select_autoescape(["html"])
     )
+    # The .ics route first: the page's {token} would match "TOKEN.ics" too.
     app.router.add_get("/calendar/{token}.ics", calendar)
+    app.router.add_get("/calendar/{token}", subscribe_page)
     app.router.add_get("/office/{name}", office_page)
     app.router.add_get("/act/{signed}", act_page)
     app.router.add_post("/act/{signed}", act_post)
@@ -219,7 +228,7 @@ async def calendar(request: web.Request) -> web.StreamResponse:
 
 def _serve_calendar(request: web.Request, cached: CachedFeed) -> web.Response:
     """A cached calendar with its validators: 304 when the client has it, gzip when asked."""
-    wants_gzip = "gzip" in request.headers.get("Accept-Encoding", "").lower()
+    wants_gzip = accepts_gzip(request.headers.get("Accept-Encoding"))
     if _not_modified(request, cached.etags, cached.last_modified):
         _FEED_304.inc()
         return web.Response(
@@ -231,11 +240,70 @@ def _serve_calendar(request: web.Request, cached: CachedFeed) -> web.Response:
     return web.Response(body=cached.body, headers=cached.headers_200)
 
 
+#: One entity-tag of an If-None-Match list: an optional weak prefix and a quoted tag.
+_ENTITY_TAG = re.compile(r'(?:W/)?("[^"]*")')
+
+
+def if_none_match(header: str, etags: Collection[str]) -> bool:
+    """Whether an ``If-None-Match`` value matches one of ``etags`` (RFC 9110, 13.1.2).
+
+    ``*`` matches any current representation. Otherwise the value is a list of
+    entity-tags, compared weakly: ``W/"x"`` matches ``"x"`` (a proxy that
+    compresses on the fly weakens the validators it passes on).
+    """
+    if header in etags:
+        return True  # what a client sends back nearly always: our own tag, as it was
+    if header.strip() == "*":
+        return True
+    ours = {tag.removeprefix("W/") for tag in etags}
+    return any(match.group(1) in ours for match in _ENTITY_TAG.finditer(header))
+
+
+@lru_cache(maxsize=512)
+def accepts_gzip(header: str | None) -> bool:
+    """Whether to answer ``Accept-Encoding: header`` with gzip (RFC 9110, 12.5.3).
+
+    Each coding may carry a weight (``gzip;q=0`` refuses gzip); ``*`` stands
+    for every coding not listed, identity included. gzip is chosen when it is
+    acceptable and weighs at least as much as identity. No header at all gets
+    identity: clients that send none rarely decode gzip. When nothing
+    acceptable is left (``identity;q=0`` alone), identity is sent rather than
+    a 406, which no calendar client would know what to do with. Clients send
+    the same few values over and over: the answers are cached.
+    """
+    if not header:
+        return False
+    weights: dict[str, float] = {}
+    for item in header.split(","):
+        coding, _, params = item.partition(";")
+        name = coding.strip().lower()
+        if not name:
+            continue
+        weights[name] = _qvalue(params)
+    star = weights.get("*")
+    gzip_q = weights.get("gzip", weights.get("x-gzip", star if star is not None else 0.0))
+    identity_q = weights.get("identity", star if star is not None else 1.0)
+    return gzip_q > 0 and gzip_q >= identity_q
+
+
+def _qvalue(params: str) -> float:
+    """The ``q`` weight in a coding's parameters: 1 when absent, 0 when unreadable."""
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                weight = float(value.strip())
+            except ValueError:
+                return 0.0
+            return weight if 0.0 <= weight <= 1.0 else 0.0
+    return 1.0
+
+
 def _not_modified(request: web.Request, etags: frozenset[str], last_modified: datetime) -> bool:
     match = request.headers.get("If-None-Match")
     if match is not None:
-        given = {tag.strip() for tag in match.split(",")}
-        return "*" in given or bool(given & etags)
+        # If-Modified-Since is ignored when If-None-Match is present (RFC 9110, 13.1.3).
+        return if_none_match(match, etags)
     since = request.headers.get("If-Modified-Since")
     if since:
         try:
@@ -246,6 +314,62 @@ def _not_modified(request: web.Request, etags: frozenset[str], last_modified: da
             when = when.replace(tzinfo=UTC)
         return last_modified.replace(microsecond=0) <= when
     return False
+
+
+async def subscribe_page(request: web.Request) -> web.Response:
+    """GET /calendar/{token}: how to subscribe to that calendar, in its reader's language.
+
+    One tap on a phone (webcal, Google, Outlook), the address to copy, and a QR
+    code of the webcal address for a desktop screen. The tokens are the feed's,
+    and so is the one 404 for anything else.
+    """
+    state = request.app[STATE]
+    token = request.match_info["token"]
+    found = await state.lookup_token(token)
+    reader = _reader(state.config, found) if found is not None else None
+    if reader is None:
+        return _not_found()
+    lang, name = reader
+    https = calendar_url(state.config, token)
+    webcal = webcal_url(https)
+    qr = segno.make(webcal, error="m").svg_inline(
+        border=4, omitsize=True, light="#fff", svgclass="qr-code", lineclass=None
+    )
+    with use_locale(lang):
+        html = (
+            request.app[PAGES]
+            .get_template("subscribe.html")
+            .render(
+                lang=lang,
+                name=name,
+                https=https,
+                webcal=webcal,
+                google=google_calendar_url(https),
+                outlook=outlook_calendar_url(https, name),
+                qr=Markup(qr),  # segno's own SVG: no text of ours in it
+            )
+        )
+    return web.Response(
+        text=html,
+        content_type="text/html",
+        headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
+    )
+
+
+def _reader(config: Config, found: tuple[str, str | None]) -> tuple[str, str] | None:
+    """(language, calendar name) of a token's calendar; None when it names nobody now.
+
+    A person reads their own language; an office, the office's; the admin
+    calendar is English, like the CLI.
+    """
+    kind, ident = found
+    if kind == "admin":
+        return "en", calendar_name(None, "en")
+    if kind == "office":
+        office = config.office(ident or "")
+        return (office.language, f"staywatch: {office.name}") if office else None
+    person = config.person(ident or "")
+    return (person.language, calendar_name(person, person.language)) if person else None
 
 
 async def _verified(request: web.Request) -> tuple[Occurrence | None, web.Response | None]:
@@ -292,12 +416,17 @@ def _page(
         context.update(
             occurrence=occurrence,
             label=action_label(
-                occurrence.kind, lang, occurrence.date, occurrence.covers, title=occurrence.title
+                occurrence.texts_key,
+                lang,
+                occurrence.date,
+                occurrence.covers,
+                title=occurrence.title,
             ),
-            what=occurrence.title or kind_name(occurrence.kind, lang),
+            what=occurrence.title or kind_name(occurrence.texts_key, lang),
             name=person.name if person else occurrence.person,
         )
-    html = env.get_template(template).render(**context)
+    with use_locale(lang):
+        html = env.get_template(template).render(**context)
     return web.Response(
         status=status,
         text=html,

@@ -27,6 +27,7 @@ from service.store.db import (
     schema_is_current,
 )
 from service.store.db import migrate as migrate_schema
+from service.store.meta import Revision
 from service.store.records import Claim, DeliveryRow, ReconcileStats, ReminderRow, SentInfo
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "DeliveryRow",
     "ReconcileStats",
     "ReminderRow",
+    "Revision",
     "SentInfo",
     "Store",
 ]
@@ -317,12 +319,14 @@ class Store:
 
     # -- feed and bookkeeping ---------------------------------------------------
 
-    async def sequences_for(self, fingerprints: Mapping[str, str]) -> dict[str, int]:
-        """uid -> iCalendar SEQUENCE, bumped for every uid whose fingerprint changed."""
+    async def feed_revisions(
+        self, fingerprints: Mapping[str, str], now: datetime
+    ) -> dict[str, Revision]:
+        """uid -> SEQUENCE and last change; a uid whose fingerprint changed moves to ``now``."""
         if not fingerprints:
             return {}
         async with self._db.write() as conn:
-            return await meta.sequences_for(conn, self.dialect, fingerprints)
+            return await meta.feed_revisions(conn, self.dialect, fingerprints, now)
 
     async def get_meta(self, key: str) -> str | None:
         """A stored fact (``last_plan``, ``last_reload``, ...), or None."""

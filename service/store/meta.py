@@ -1,9 +1,10 @@
-"""Small key/value facts and the feed's iCalendar SEQUENCE numbers."""
+"""Small key/value facts and the revisions (SEQUENCE, last change) of calendar events."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.clock import to_utc
 from service.store.models import feed_sequences, meta
-from service.store.statements import chunks, upsert
+from service.store.statements import chunks, insert_for, upsert
 
 
 async def get_meta(conn: AsyncConnection, key: str) -> str | None:
@@ -35,33 +36,70 @@ async def set_meta(conn: AsyncConnection, dialect: str, key: str, value: str) ->
     await conn.execute(upsert(dialect, meta, ["key"], ["value"]), {"key": key, "value": value})
 
 
-async def sequences_for(
-    conn: AsyncConnection, dialect: str, fingerprints: Mapping[str, str]
-) -> dict[str, int]:
-    """uid -> SEQUENCE: 0 for a new uid, one more each time its fingerprint changes."""
-    stored: dict[str, tuple[str, int]] = {}
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A calendar event's SEQUENCE and the instant its content last changed."""
+
+    sequence: int
+    changed_at: datetime
+
+
+async def feed_revisions(
+    conn: AsyncConnection, dialect: str, fingerprints: Mapping[str, str], now: datetime
+) -> dict[str, Revision]:
+    """uid -> revision: a new uid is 0 at ``now``; a changed fingerprint is one more, at ``now``.
+
+    An unchanged fingerprint keeps its SEQUENCE and instant, and writes nothing.
+    """
+    stored: dict[str, tuple[str, Revision]] = {}
     for batch in chunks(sorted(fingerprints)):
         result = await conn.execute(
             select(
-                feed_sequences.c.uid, feed_sequences.c.fingerprint, feed_sequences.c.sequence
+                feed_sequences.c.uid,
+                feed_sequences.c.fingerprint,
+                feed_sequences.c.sequence,
+                feed_sequences.c.changed_at,
             ).where(feed_sequences.c.uid.in_(batch))
         )
-        stored.update({uid: (print_, seq) for uid, print_, seq in result})
-    out: dict[str, int] = {}
+        stored.update({uid: (print_, Revision(seq, at)) for uid, print_, seq, at in result})
+    at = to_utc(now).replace(microsecond=0)
+    out: dict[str, Revision] = {}
     writes: list[dict[str, object]] = []
     for uid, print_ in fingerprints.items():
         old = stored.get(uid)
-        if old is None:
-            out[uid] = 0
-        elif old[0] == print_:
+        if old is not None and old[0] == print_:
             out[uid] = old[1]
             continue
-        else:
-            out[uid] = old[1] + 1
-        writes.append({"uid": uid, "fingerprint": print_, "sequence": out[uid]})
+        out[uid] = Revision(0 if old is None else old[1].sequence + 1, at)
+        writes.append(
+            {"uid": uid, "fingerprint": print_, "sequence": out[uid].sequence, "changed_at": at}
+        )
     if writes:
-        stmt = upsert(dialect, feed_sequences, ["uid"], ["fingerprint", "sequence"])
+        insert = insert_for(dialect, feed_sequences)
+        new = insert.excluded
+        # Two calendars built at once (a person's and an office's) may both see the
+        # old row: the first to write wins, the second writes nothing and reads
+        # back what the first stored, so both serve the same revision.
+        stmt = insert.on_conflict_do_update(
+            index_elements=["uid"],
+            set_={
+                "fingerprint": new.fingerprint,
+                "sequence": feed_sequences.c.sequence + 1,
+                "changed_at": new.changed_at,
+            },
+            where=feed_sequences.c.fingerprint != new.fingerprint,
+        )
+        # In one order of UIDs everywhere, so two writers never wait on each other in a circle.
+        writes.sort(key=lambda w: str(w["uid"]))
         await conn.execute(stmt, writes)
+        written = [str(w["uid"]) for w in writes]
+        for batch in chunks(written):
+            back = await conn.execute(
+                select(
+                    feed_sequences.c.uid, feed_sequences.c.sequence, feed_sequences.c.changed_at
+                ).where(feed_sequences.c.uid.in_(batch))
+            )
+            out.update({uid: Revision(seq, changed) for uid, seq, changed in back})
     return out
 
 

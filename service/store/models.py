@@ -176,13 +176,15 @@ class PersonPlan(Base):
 
 
 class FeedSequence(Base):
-    """The iCalendar SEQUENCE of one event UID, bumped when its content changes."""
+    """One calendar event UID's revision: SEQUENCE and when its content last changed."""
 
     __tablename__ = "feed_sequences"
 
     uid: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    #: The event's DTSTAMP and LAST-MODIFIED: unchanged events keep their bytes.
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Meta(Base):

@@ -52,6 +52,7 @@ async def test_a_good_deployment_passes_and_nothing_is_sent(
     assert server.messages == []
     assert checks["secret"].ok  # not created yet: the daemon creates it on start
     assert checks["holidays"].ok
+    assert checks["holidays version"].ok, checks["holidays version"].line()
     # Nothing listens on the public URL: the admin is told to start the daemon.
     assert not checks["public url"].ok
     assert "start the daemon" in checks["public url"].line()
@@ -90,3 +91,34 @@ async def test_a_broken_config_stops_at_the_config_check(tmp_path: Path) -> None
     assert [c.name for c in checks] == ["config"]
     assert not checks[0].ok
     assert f"{path}:2:" in checks[0].detail
+
+
+@pytest.mark.parametrize(
+    ("sender", "warned"),
+    [
+        ("staywatch <staywatch@localhost>", True),
+        ("staywatch@mailhost", True),
+        ("staywatch@[192.168.1.10]", True),
+        ("staywatch@server.local", True),
+        ("staywatch@box.internal", True),
+        ("staywatch <reminders@uni.example.ac.kr>", False),
+        ("알림 <staywatch@대학교.한국>", False),
+    ],
+)
+async def test_a_sender_domain_that_is_not_fully_qualified_is_a_warning(
+    tmp_path: Path, sender: str, warned: bool
+) -> None:
+    path = write_config(tmp_path, f'transport = "maildir"\nmaildir = "var/mail"\nfrom = "{sender}"')
+
+    checks = {c.name: c for c in await run_checks(path)}
+
+    check = checks["sender"]
+    assert check.ok  # a warning never fails the run
+    assert check.warning is warned
+    if warned:
+        assert check.line().startswith("warn  sender: From domain ")
+        assert "not a fully qualified domain name" in check.line()
+        assert "set [mail] from" in check.line()
+        assert check.as_json()["warning"] is True
+    else:
+        assert check.line().startswith("ok    sender: ")

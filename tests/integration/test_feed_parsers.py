@@ -1,10 +1,20 @@
-"""The feed read back by four independent parsers: icalendar, vobject, ics and calcurse.
+"""The feed read back by the parsers real clients use.
 
-Each must see every event the feed holds, with the same summaries and dates.
+icalendar, vobject (validating), ics, calcurse, libical (Evolution, GNOME
+Calendar: its restriction check must add no ``X-LIC-ERROR``), ical.js
+(Thunderbird, many web calendars) and khal. Each must see every event the feed
+holds, with the same summaries and dates, and the ones that keep alarms must
+keep every alarm.
+
+libical runs through Debian's ``gir1.2-ical-3.0`` and ``python3-gi`` in the
+system ``/usr/bin/python3``; ical.js is the npm package ``.ci/run`` installs
+into ``.cache/node``, run by the machine's ``node``. A test whose parser is
+missing is skipped and says how to get it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -22,8 +32,15 @@ from icalendar import Calendar
 from service.config import Config, parse_config
 from service.feed import build_feed, calendar_name
 from service.plan import Occurrence, plan
+from service.tokens import installation_id
 
 STAMP = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+INSTALLATION = installation_id(b"the secret of the parser tests")
+#: The admin calendar is named like an office's, with text TEXT values must escape.
+HARD_NAME = 'staywatch: 김민준, "Kim"; 외국인 담당'
+REPO = Path(__file__).resolve().parents[2]
+ICALJS = REPO / ".cache" / "node" / "node_modules" / "ical.js" / "dist" / "ical.js"
+SYSTEM_PYTHON = "/usr/bin/python3"
 
 # The shape of config/example.toml, with text that is hard to escape and fold,
 # an appointment at an instant, and a person who hides details.
@@ -192,10 +209,12 @@ def feed(
         people,
         occurrences,
         acknowledged=ACKNOWLEDGED,
-        sequences={"wang-fang/visa@staywatch": 2},
+        sequences={f"wang-fang/visa@{INSTALLATION}.staywatch": 2},
+        modified={f"wang-fang/visa@{INSTALLATION}.staywatch": STAMP - timedelta(days=3)},
         stamp=STAMP,
-        name=calendar_name(person),
+        name=HARD_NAME if person is None else calendar_name(person),
         language=person.language if person else "en",
+        installation=INSTALLATION,
         all_people=person is None,
     )
 
@@ -210,6 +229,9 @@ class Expected:
     start: date | datetime
     end: date | datetime
     alarms: int
+    #: The TRIGGER values as written, most urgent first.
+    triggers: tuple[str, ...]
+    categories: tuple[str, ...]
 
 
 def _expected(body: bytes) -> list[Expected]:
@@ -225,6 +247,10 @@ def _expected(body: bytes) -> list[Expected]:
                 start=event.decoded("DTSTART"),
                 end=event.decoded("DTEND"),
                 alarms=len(event.walk("VALARM")),
+                triggers=tuple(
+                    a["TRIGGER"].to_ical().decode("ascii") for a in event.walk("VALARM")
+                ),
+                categories=tuple(event["CATEGORIES"].cats),
             )
         )
     return out
@@ -256,7 +282,7 @@ def test_icalendar_reads_every_event(feed: bytes) -> None:
 
 def test_vobject_reads_every_event(feed: bytes) -> None:
     expected = {e.uid: e for e in _expected(feed)}
-    calendar = vobject.readOne(feed.decode("utf-8"))
+    calendar = vobject.readOne(feed.decode("utf-8"), validate=True)
 
     events = calendar.vevent_list
     assert len(events) == len(expected)
@@ -269,7 +295,32 @@ def test_vobject_reads_every_event(feed: bytes) -> None:
             want.description
         )
         assert len(getattr(event, "valarm_list", [])) == want.alarms
+        assert event.categories.value == list(want.categories)
     assert calendar.version.value == "2.0"
+    # Commas and semicolons are escaped: the name is read back whole, not cut at the comma.
+    name = calendar.x_wr_calname.value
+    assert name in {HARD_NAME, *(calendar_name(p) for p in parse_config(CONFIG).people)}
+    assert calendar.contents["name"][0].value == name
+
+
+def test_vobject_reads_a_hard_calendar_name_whole(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    body = build_feed(
+        config,
+        list(config.people),
+        occurrences,
+        acknowledged=(),
+        sequences={},
+        stamp=STAMP,
+        name=HARD_NAME,
+        language="ko",
+        installation=INSTALLATION,
+    )
+    calendar = vobject.readOne(body.decode("utf-8"), validate=True)
+
+    assert calendar.x_wr_calname.value == HARD_NAME
+    assert calendar.contents["name"][0].value == HARD_NAME
 
 
 # -- ics (PyPI) ----------------------------------------------------------------------
@@ -406,6 +457,7 @@ def test_calcurse_shows_a_known_deadline_on_its_day(
         stamp=STAMP,
         name=calendar_name(person),
         language="en",
+        installation=INSTALLATION,
     )
     (tmp_path / "data").mkdir()
     (tmp_path / "feed.ics").write_bytes(body)
@@ -430,3 +482,238 @@ def test_hidden_person_is_hidden_from_every_parser(feed: bytes) -> None:
     assert "family" not in " ".join(summaries).lower()
     hidden = [e for e in _expected(feed) if e.uid.startswith("h-")]
     assert all(e.summary.startswith("Personal deadline") for e in hidden)
+
+
+# -- libical (Debian gir1.2-ical-3.0, through the system python3) ------------------
+
+_LIBICAL = """
+import json, sys
+import gi
+gi.require_version("ICalGLib", "3.0")
+from gi.repository import ICalGLib as ical
+
+calendar = ical.Component.new_from_string(sys.stdin.read())
+ical.restriction_check(calendar)
+events = {}
+event = calendar.get_first_component(ical.ComponentKind.VEVENT_COMPONENT)
+while event is not None:
+    triggers = []
+    alarm = event.get_first_component(ical.ComponentKind.VALARM_COMPONENT)
+    while alarm is not None:
+        trigger = alarm.get_first_property(ical.PropertyKind.TRIGGER_PROPERTY).get_trigger()
+        triggers.append(trigger.get_duration().as_ical_string())
+        alarm = event.get_next_component(ical.ComponentKind.VALARM_COMPONENT)
+    events[event.get_uid()] = {"summary": event.get_summary(), "triggers": triggers}
+    event = calendar.get_next_component(ical.ComponentKind.VEVENT_COMPONENT)
+errors = [line for line in calendar.as_ical_string().splitlines() if "X-LIC-ERROR" in line]
+print(json.dumps({"errors": errors, "events": events}))
+"""
+
+
+@pytest.fixture(scope="session")
+def libical() -> str:
+    """The system python3, if it can load libical through GObject introspection."""
+    if not Path(SYSTEM_PYTHON).exists():
+        pytest.skip(f"{SYSTEM_PYTHON} not found (libical is checked through Debian's python3)")
+    probe = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('ICalGLib', '3.0')"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if probe.returncode != 0:
+        pytest.skip("libical not available: apt-get install gir1.2-ical-3.0 python3-gi")
+    return SYSTEM_PYTHON
+
+
+def test_libical_finds_nothing_to_object_to(feed: bytes, libical: str) -> None:
+    done = subprocess.run(
+        [libical, "-c", _LIBICAL],
+        input=feed.decode("utf-8"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+
+    assert result["errors"] == []
+    expected = {e.uid: e for e in _expected(feed)}
+    assert set(result["events"]) == set(expected)
+    for uid, event in result["events"].items():
+        assert event["summary"] == expected[uid].summary
+        assert tuple(event["triggers"]) == expected[uid].triggers
+
+
+# -- ical.js (npm, run by node) ------------------------------------------------------
+
+_ICALJS = """
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+const ICAL = (await import(pathToFileURL(process.argv[2]).href)).default;
+const calendar = new ICAL.Component(ICAL.parse(readFileSync(0, "utf8")));
+const events = calendar.getAllSubcomponents("vevent").map((vevent) => {
+  const event = new ICAL.Event(vevent);
+  return {
+    uid: event.uid,
+    summary: event.summary,
+    description: event.description,
+    start: event.startDate.toString(),
+    end: event.endDate.toString(),
+    allDay: event.startDate.isDate,
+    categories: vevent.getAllProperties("categories").flatMap((p) => p.getValues()),
+    alarms: vevent.getAllSubcomponents("valarm").map((alarm) => ({
+      action: alarm.getFirstPropertyValue("action"),
+      trigger: alarm.getFirstPropertyValue("trigger").toString(),
+      seconds: alarm.getFirstPropertyValue("trigger").toSeconds(),
+    })),
+  };
+});
+console.log(JSON.stringify({ events }));
+"""
+
+
+@pytest.fixture(scope="session")
+def icaljs() -> tuple[str, Path]:
+    """The machine's node and the ical.js that .ci/run installs."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (apt-get install nodejs)")
+    if not ICALJS.exists():
+        pytest.skip(f"ical.js is not installed: npm install --prefix {ICALJS.parents[3]} ical.js")
+    return node, ICALJS
+
+
+def _seconds(trigger: str) -> int:
+    match = re.fullmatch(r"(-?)P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", trigger)
+    assert match, trigger
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups()[1:])
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    return -total if match.group(1) else total
+
+
+def test_icaljs_reads_every_event_with_its_alarms(
+    feed: bytes, icaljs: tuple[str, Path], tmp_path: Path
+) -> None:
+    node, library = icaljs
+    script = tmp_path / "read.mjs"
+    script.write_text(_ICALJS, encoding="utf-8")
+    done = subprocess.run(
+        [node, str(script), str(library)],
+        input=feed.decode("utf-8"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+
+    expected = {e.uid: e for e in _expected(feed)}
+    assert [e["uid"] for e in result["events"]] == [e.uid for e in _expected(feed)]
+    for event in result["events"]:
+        want = expected[event["uid"]]
+        assert event["summary"] == want.summary
+        assert event["description"] == want.description
+        assert event["allDay"] == (not isinstance(want.start, datetime))
+        if event["allDay"]:
+            assert (event["start"], event["end"]) == (str(want.start), str(want.end))
+        else:
+            assert isinstance(want.start, datetime)
+            assert event["start"] == want.start.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert tuple(event["categories"]) == want.categories
+        assert [a["action"] for a in event["alarms"]] == ["DISPLAY"] * want.alarms
+        assert tuple(a["trigger"] for a in event["alarms"]) == want.triggers
+        assert [a["seconds"] for a in event["alarms"]] == [_seconds(t) for t in want.triggers]
+    assert any(e["alarms"] for e in result["events"])
+
+
+# -- khal (Debian) ---------------------------------------------------------------------
+
+_KHAL_CONFIG = """\
+[calendars]
+[[staywatch]]
+path = {folder}/calendar
+type = calendar
+
+[locale]
+timeformat = %H:%M
+dateformat = %Y-%m-%d
+longdateformat = %Y-%m-%d
+datetimeformat = %Y-%m-%d %H:%M
+longdatetimeformat = %Y-%m-%d %H:%M
+local_timezone = Asia/Seoul
+default_timezone = Asia/Seoul
+unicode_symbols = False
+
+[default]
+default_calendar = staywatch
+
+[sqlite]
+path = {folder}/khal.db
+"""
+
+
+@pytest.fixture(scope="session")
+def khal() -> str:
+    found = shutil.which("khal")
+    if found is None:
+        pytest.skip("khal is not installed (apt-get install khal)")
+    return found
+
+
+def _khal(khal: str, folder: Path, *args: str) -> str:
+    env = {**os.environ, "HOME": str(folder), "LC_ALL": "C.UTF-8", "TZ": "Asia/Seoul"}
+    env.pop("XDG_CONFIG_HOME", None)
+    env.pop("XDG_DATA_HOME", None)
+    done = subprocess.run(
+        [khal, "-c", str(folder / "khal.conf"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_khal_imports_every_event_and_lists_its_alarms(
+    feed: bytes, khal: str, tmp_path: Path
+) -> None:
+    (tmp_path / "calendar").mkdir()
+    (tmp_path / "khal.conf").write_text(_KHAL_CONFIG.format(folder=tmp_path), encoding="utf-8")
+    (tmp_path / "feed.ics").write_bytes(feed)
+    _khal(khal, tmp_path, "import", "--batch", "-a", "staywatch", str(tmp_path / "feed.ics"))
+
+    listed = _khal(
+        khal,
+        tmp_path,
+        "list",
+        "--once",
+        "--format",
+        "{uid}\t{alarm-symbol}",
+        "--day-format",
+        "",
+        "2026-01-01",
+        "2029-12-31",
+    )
+    rows = dict(line.split("\t") for line in listed.splitlines() if line.strip())
+    expected = {e.uid: e for e in _expected(feed)}
+    assert set(rows) == set(expected)
+    # khal keeps only relative DISPLAY alarms and marks events that have some with (A).
+    with_alarms = {uid for uid, mark in rows.items() if mark.strip() == "(A)"}
+    assert with_alarms == {uid for uid, e in expected.items() if e.alarms}
+    assert with_alarms
+    stored = [Calendar.from_ical(p.read_bytes()) for p in (tmp_path / "calendar").glob("*.ics")]
+    kept = {
+        str(event["UID"]): tuple(
+            a["TRIGGER"].to_ical().decode("ascii") for a in event.walk("VALARM")
+        )
+        for calendar in stored
+        for event in calendar.walk("VEVENT")
+    }
+    assert kept == {uid: e.triggers for uid, e in expected.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy import Connection, insert, inspect
 from sqlalchemy.exc import StatementError
 
 from service.errors import StoreError
-from service.store import SentInfo, Store
+from service.store import Revision, SentInfo, Store
 from service.store.db import async_url, create_engine_for, mask_url, migrate, schema_is_current
 from service.store.models import metadata, reminders
 from tests.fixtures.db import person_toml, plan_of
@@ -282,10 +283,62 @@ async def test_meta(store: Store) -> None:
     assert await store.get_meta("last_plan") == "2027-01-11T00:00:00+00:00"
 
 
-async def test_feed_sequences_bump_on_change(store: Store) -> None:
-    assert await store.sequences_for({}) == {}
-    assert await store.sequences_for({"a": "f1", "b": "f1"}) == {"a": 0, "b": 0}
-    assert await store.sequences_for({"a": "f1", "b": "f1"}) == {"a": 0, "b": 0}
-    assert await store.sequences_for({"a": "f2", "b": "f1", "c": "f9"}) == {"a": 1, "b": 0, "c": 0}
-    assert await store.sequences_for({"a": "f3"}) == {"a": 2}
-    assert await store.sequences_for({"a": "f3", "b": "f1"}) == {"a": 2, "b": 0}
+async def test_feed_revisions_move_only_on_change(store: Store) -> None:
+    t0, t1, t2 = NOW, NOW + timedelta(hours=1), NOW + timedelta(days=2, microseconds=7)
+
+    assert await store.feed_revisions({}, t0) == {}
+    first = await store.feed_revisions({"a": "f1", "b": "f1"}, t0)
+    assert first == {"a": Revision(0, t0), "b": Revision(0, t0)}
+    # Unchanged: same SEQUENCE, same instant, however late it is asked.
+    assert await store.feed_revisions({"a": "f1", "b": "f1"}, t1) == first
+    changed = await store.feed_revisions({"a": "f2", "b": "f1", "c": "f9"}, t1)
+    assert changed == {"a": Revision(1, t1), "b": Revision(0, t0), "c": Revision(0, t1)}
+    assert await store.feed_revisions({"a": "f3"}, t2) == {
+        "a": Revision(2, t2.replace(microsecond=0))
+    }
+    assert await store.feed_revisions({"a": "f3", "b": "f1"}, t2) == {
+        "a": Revision(2, t2.replace(microsecond=0)),
+        "b": Revision(0, t0),
+    }
+    # A fingerprint that comes back is a change too: SEQUENCE never goes down.
+    assert (await store.feed_revisions({"a": "f1"}, t2))["a"].sequence == 3
+
+
+async def test_calendars_built_at_once_agree_on_each_revision(store: Store) -> None:
+    # A person's calendar and an office's, rebuilt together after the same change.
+    uids = {f"u{i}": "f1" for i in range(50)}
+    await store.feed_revisions(uids, NOW)
+    changed = dict.fromkeys(uids, "f2")
+
+    answers = await asyncio.gather(
+        *(store.feed_revisions(changed, NOW + timedelta(seconds=s)) for s in range(1, 9))
+    )
+
+    assert all(answer == answers[0] for answer in answers)
+    assert {r.sequence for r in answers[0].values()} == {1}
+    assert await store.feed_revisions(changed, NOW + timedelta(days=1)) == answers[0]
+
+
+async def test_migration_gives_existing_feed_revisions_an_instant(blank_db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from service.store.db import alembic_config
+
+    store = await Store.open(blank_db_url, migrate=False)
+    try:
+        async with store.engine.connect() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0002"))
+            await conn.execute(
+                text("INSERT INTO feed_sequences (uid, fingerprint, sequence) VALUES ('u', 'f', 4)")
+            )
+            await conn.commit()
+        before = datetime.now(UTC).replace(microsecond=0)
+        await migrate(store.engine)
+        revisions = await store.feed_revisions({"u": "f"}, NOW)
+        assert revisions["u"].sequence == 4
+        assert before <= revisions["u"].changed_at <= datetime.now(UTC)
+        async with store.engine.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+    finally:
+        await store.close()

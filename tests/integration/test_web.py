@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import re
 import secrets
 from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -24,7 +25,7 @@ from sqlalchemy import select
 from service.publish import ack_url
 from service.status import PUBLIC_HEALTH
 from service.store.models import metadata
-from service.tokens import feed_token, sign_action
+from service.tokens import feed_token, installation_id, sign_action
 from service.web import NOT_FOUND
 from tests.fixtures.web import Reply, WebDaemon, poll
 
@@ -38,10 +39,19 @@ STATE_TABLES = list(metadata.sorted_tables)
 # -- helpers ---------------------------------------------------------------------
 
 
+#: The installation part of a UID (``...@0123456789abcdef.staywatch``).
+_INSTALLATION = re.compile(r"@[0-9a-f]{16}\.staywatch$")
+
+
 def events(body: bytes) -> dict[str, Any]:
-    """UID -> VEVENT of a calendar, parsed with icalendar."""
+    """UID -> VEVENT of a calendar, parsed with icalendar; UIDs without the installation part."""
     calendar = Calendar.from_ical(body)
-    return {str(event["UID"]): event for event in calendar.walk("VEVENT")}
+    out = {}
+    for event in calendar.walk("VEVENT"):
+        uid = str(event["UID"])
+        assert _INSTALLATION.search(uid), uid
+        out[_INSTALLATION.sub("@staywatch", uid)] = event
+    return out
 
 
 def event_summary(event: Any) -> tuple[Any, ...]:
@@ -126,6 +136,9 @@ async def test_calendar_is_served_with_strong_validators_and_304(web_daemon: Web
 
     parsed = events(first.body)
     deadline = parsed["ana-lima/permit@staywatch"]
+    assert web_daemon.daemon is not None
+    installation = installation_id(web_daemon.daemon.secret)
+    assert str(deadline["UID"]) == f"ana-lima/permit@{installation}.staywatch"
     assert deadline.decoded("DTSTART") == web_daemon.today + timedelta(days=10)
     assert "Renew work permit" in str(deadline["SUMMARY"])
     assert not any(uid.startswith(("li-wei/", "carol-ng/")) for uid in parsed)

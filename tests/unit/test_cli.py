@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import email
 import json
+import os
+import re
 import shutil
+from datetime import UTC, datetime
 from email import policy
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from service.cli import main
+from service.tokens import installation_id
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "example.toml"
@@ -32,7 +36,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> Result:
 def test_check_accepts_the_example(example: Path) -> None:
     result = run("check", "-c", str(example))
     assert result.exit_code == 0
-    assert result.stdout.startswith(f"{example}: ok (3 people, 12 deadlines")
+    assert result.stdout.startswith(f"{example}: ok (7 people, 21 deadlines")
 
 
 def test_check_lists_every_error_with_its_line_and_no_traceback(tmp_path: Path) -> None:
@@ -153,7 +157,27 @@ def test_feed_export_writes_a_calendar(example: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0
     body = target.read_bytes()
     assert body.startswith(b"BEGIN:VCALENDAR")
-    assert b"UID:wang-fang/visa@staywatch" in body
+    installation = installation_id((tmp_path / "var" / "secret").read_bytes().strip())
+    assert f"UID:wang-fang/visa@{installation}.staywatch".encode() in body
+
+
+def test_feed_export_before_any_state_is_stamped_with_the_configs_last_change(
+    example: Path, tmp_path: Path
+) -> None:
+    changed = datetime(2026, 11, 20, 8, 15, 30, tzinfo=UTC)
+    os.utime(example, (changed.timestamp(), changed.timestamp()))
+    first, second = tmp_path / "1.ics", tmp_path / "2.ics"
+
+    for target in (first, second):
+        assert (
+            run("feed", "export", "wang-fang", "-o", str(target), "-c", str(example)).exit_code == 0
+        )
+
+    assert not (tmp_path / "var" / "staywatch.db").exists()  # nothing ran yet
+    assert first.read_bytes() == second.read_bytes()
+    stamps = set(re.findall(rb"\r\nDTSTAMP:(\w+)\r\n", first.read_bytes()))
+    assert stamps == {b"20261120T081530Z"}
+    assert b"20000101T000000Z" not in first.read_bytes()
 
 
 def test_send_test_through_the_maildir(example: Path) -> None:

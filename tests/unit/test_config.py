@@ -522,8 +522,22 @@ def test_bom_is_accepted_and_lines_still_count(
 
 def test_example_config_loads_cleanly() -> None:
     config = load_config(REPO / "config" / "example.toml")
-    assert [p.id for p in config.people] == ["wang-fang", "nguyen-van-an", "maria-schmidt"]
-    assert [d.id for d in config.people[0].deadlines] == ["visa", "nhis", "passport", "sim"]
+    assert [p.id for p in config.people] == [
+        "wang-fang",
+        "nguyen-van-an",
+        "maria-schmidt",
+        "pham-thi-lan",
+        "bishnu-tamang",
+        "sita-gurung",
+        "aziz-karimov",
+    ]
+    assert [d.id for d in config.people[0].deadlines] == [
+        "visa",
+        "nhis",
+        "passport",
+        "trip",
+        "sim",
+    ]
     assert config.people[2].timezone == "Europe/Berlin"
     nhis = config.people[2].deadlines[1]
     assert isinstance(nhis, NhisPremium)

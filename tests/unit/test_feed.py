@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 
 from service import texts
@@ -20,11 +23,15 @@ from service.feed import (
     event_fingerprints,
 )
 from service.plan import Occurrence, plan
+from service.tokens import installation_id
 from tests.fixtures.golden import check_golden
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "feeds"
 STAMP = datetime(2026, 11, 1, 3, 4, 5, tzinfo=UTC)
 START, END = date(2026, 11, 1), date(2027, 2, 28)
+INSTALLATION = installation_id(b"the secret of the test installation")
+#: The right-hand side of every UID in these feeds.
+AT = f"@{INSTALLATION}.staywatch"
 
 # The shape of config/example.toml, plus a person who hides details and an
 # appointment at a fixed instant.
@@ -160,6 +167,7 @@ def _feed(
     *,
     acknowledged: Collection[str] = (),
     sequences: Mapping[str, int] | None = None,
+    modified: Mapping[str, datetime] | None = None,
     language: str | None = None,
 ) -> bytes:
     if person_id is None:
@@ -176,19 +184,46 @@ def _feed(
         people,
         occurrences,
         acknowledged=acknowledged,
-        sequences=sequences or {},
+        sequences={_full(uid): seq for uid, seq in (sequences or {}).items()},
+        modified={_full(uid): when for uid, when in (modified or {}).items()},
         stamp=STAMP,
         name=name,
         language=lang,
+        installation=INSTALLATION,
         all_people=person_id is None,
     )
 
 
+def _short(uid: str) -> str:
+    """A UID written without its installation part: ``wang-fang/visa@staywatch``."""
+    assert uid.endswith(AT), uid
+    return uid.removesuffix(AT) + "@staywatch"
+
+
+def _full(uid: str) -> str:
+    """The UID as the feed writes it, from its short form."""
+    return uid.removesuffix("@staywatch") + AT
+
+
 def _events(body: bytes) -> dict[str, Any]:
+    """The events by UID, written without the installation part (see :func:`_short`)."""
     calendar = Calendar.from_ical(body)
-    events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+    events = {_short(str(e["UID"])): e for e in calendar.walk("VEVENT")}
     assert len(events) == len(calendar.walk("VEVENT")), "UIDs must be unique"
     return events
+
+
+def _fingerprints(
+    config: Config,
+    people: Collection[Person],
+    occurrences: tuple[Occurrence, ...],
+    acknowledged: Collection[str] = (),
+) -> dict[str, str]:
+    """:func:`event_fingerprints` keyed like :func:`_events`."""
+    prints = event_fingerprints(
+        config, list(people), occurrences, acknowledged, installation=INSTALLATION
+    )
+    return {_short(uid): value for uid, value in prints.items()}
 
 
 # -- determinism and the calendar head -------------------------------------------
@@ -231,7 +266,9 @@ def test_calendar_head(config: Config, occurrences: tuple[Occurrence, ...]) -> N
     assert str(calendar["VERSION"]) == "2.0"
     assert str(calendar["PRODID"]).startswith("-//staywatch//")
     assert str(calendar["CALSCALE"]) == "GREGORIAN"
-    assert str(calendar["METHOD"]) == "PUBLISH"
+    # A subscribed calendar is not an iTIP message: no METHOD (libical would want an ORGANIZER).
+    assert "METHOD" not in calendar
+    assert str(calendar["NAME"]) == "staywatch: Maria Schmidt"
     assert str(calendar["X-WR-CALNAME"]) == "staywatch: Maria Schmidt"
     assert str(calendar["X-WR-TIMEZONE"]) == "Europe/Berlin"
     body = _feed(config, occurrences, "maria-schmidt")
@@ -253,16 +290,88 @@ def test_events_are_sorted_by_date_then_uid(
     assert len(events) > 50
 
 
-def test_every_event_carries_the_stamp_and_is_transparent(
+def test_events_without_a_revision_carry_the_stamp(
     config: Config, occurrences: tuple[Occurrence, ...]
 ) -> None:
     for event in _events(_feed(config, occurrences)).values():
         assert event.decoded("DTSTAMP") == STAMP
         assert event.decoded("LAST-MODIFIED") == STAMP
-        assert str(event["TRANSP"]) == "TRANSPARENT"
-        assert str(event["UID"]).endswith("@staywatch")
+        assert str(event["UID"]).endswith(AT)
         assert int(event["SEQUENCE"]) == 0
         assert "staywatch" in event["CATEGORIES"].cats
+
+
+def test_deadline_days_are_free_time_and_appointments_busy(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    events = _events(_feed(config, occurrences)).values()
+
+    timed = [e for e in events if isinstance(e.decoded("DTSTART"), datetime)]
+    all_day = [e for e in events if not isinstance(e.decoded("DTSTART"), datetime)]
+    assert timed
+    assert all_day
+    assert {str(e["TRANSP"]) for e in timed} == {"OPAQUE"}
+    assert {str(e["TRANSP"]) for e in all_day} == {"TRANSPARENT"}
+
+
+def test_each_event_carries_its_own_revision(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    changed = datetime(2026, 12, 24, 8, 30, 15, 999, tzinfo=UTC)
+    person = _person(config, "wang-fang")
+    body = build_feed(
+        config,
+        [person],
+        occurrences,
+        acknowledged=(),
+        sequences={_full("wang-fang/visa@staywatch"): 4},
+        modified={_full("wang-fang/visa@staywatch"): changed},
+        stamp=STAMP,
+        name="wang",
+        language="en",
+        installation=INSTALLATION,
+    )
+    events = _events(body)
+
+    visa = events.pop("wang-fang/visa@staywatch")
+    assert (
+        visa.decoded("DTSTAMP") == visa.decoded("LAST-MODIFIED") == changed.replace(microsecond=0)
+    )
+    assert int(visa["SEQUENCE"]) == 4
+    assert events
+    for event in events.values():
+        assert event.decoded("DTSTAMP") == event.decoded("LAST-MODIFIED") == STAMP
+
+
+def test_uids_carry_the_installation_id(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    other = installation_id(b"another installation's secret")
+    person = _person(config, "wang-fang")
+    common: dict[str, Any] = {
+        "acknowledged": (),
+        "sequences": {},
+        "stamp": STAMP,
+        "name": "w",
+        "language": "en",
+    }
+
+    ours = Calendar.from_ical(
+        build_feed(config, [person], occurrences, installation=INSTALLATION, **common)
+    )
+    theirs = Calendar.from_ical(
+        build_feed(config, [person], occurrences, installation=other, **common)
+    )
+
+    uids = {str(e["UID"]) for e in ours.walk("VEVENT")}
+    assert f"wang-fang/visa@{INSTALLATION}.staywatch" in uids
+    assert f"wang-fang/nhis/2026-12-25@{INSTALLATION}.staywatch" in uids
+    assert re.fullmatch(r"[0-9a-f]{16}", INSTALLATION)
+    # Two installations with the same people never share an event in one calendar app.
+    assert uids.isdisjoint(str(e["UID"]) for e in theirs.walk("VEVENT"))
+    for bad in ("", "Has Space", "a/b", "-x"):
+        with pytest.raises(ValueError, match="installation id"):
+            build_feed(config, [person], occurrences, installation=bad, **common)
 
 
 # -- deadline events ---------------------------------------------------------------
@@ -279,7 +388,7 @@ def test_date_deadline_is_all_day_ending_the_next_day(
     assert b"DTSTART;VALUE=DATE:20270314\r\n" in body
     assert b"DTEND;VALUE=DATE:20270315\r\n" in body
     assert str(visa["SUMMARY"]) == "Visa (period of stay) expires"
-    assert visa["CATEGORIES"].cats == ["staywatch", "stay_expiry"]
+    assert visa["CATEGORIES"].cats == ["staywatch", texts.kind_name("stay_expiry", "en")]
 
 
 def test_at_deadline_is_a_timed_utc_event_of_30_minutes(
@@ -288,26 +397,136 @@ def test_at_deadline_is_a_timed_utc_event_of_30_minutes(
     body = _feed(config, occurrences, "maria-schmidt")
     interview = _events(body)["maria-schmidt/interview@staywatch"]
 
+    assert str(interview["TRANSP"]) == "OPAQUE"  # the time is taken
     assert interview.decoded("DTSTART") == datetime(2027, 1, 20, 5, 0, tzinfo=UTC)
     assert interview.decoded("DTEND") == datetime(2027, 1, 20, 5, 30, tzinfo=UTC)
     assert b"DTSTART:20270120T050000Z\r\n" in body
     assert str(interview["SUMMARY"]) == "Immigration interview"
 
 
-def test_alarms_fire_at_each_lead_time_in_utc(
+def _trigger_text(alarm: Any) -> str:
+    return alarm["TRIGGER"].to_ical().decode("ascii")
+
+
+def test_alarms_are_relative_to_the_start_and_most_urgent_first(
     config: Config, occurrences: tuple[Occurrence, ...]
 ) -> None:
-    occ = next(o for o in occurrences if o.key == "wang-fang/visa/2027-03-14")
-    body = _feed(config, occurrences, "wang-fang")
+    body = _feed(config, occurrences, "wang-fang", language="en")
     visa = _events(body)["wang-fang/visa@staywatch"]
+    alarms = visa.walk("VALARM")
 
-    triggers = [a.decoded("TRIGGER") for a in visa.walk("VALARM")]
-    leads = [r.due.astimezone(UTC) for r in occ.reminders if not r.overdue]
-    assert triggers == leads[-MAX_ALARMS:]
-    assert all(str(a["ACTION"]) == "DISPLAY" for a in visa.walk("VALARM"))
-    assert all(str(a["DESCRIPTION"]) for a in visa.walk("VALARM"))
-    assert b"TRIGGER;VALUE=DATE-TIME:20270313T000000Z\r\n" in body  # 09:00 KST, a day before
-    assert len(triggers) <= MAX_ALARMS
+    # 09:00 on the day, 09:00 the day before (15 hours before the all-day start), ...
+    assert [_trigger_text(a) for a in alarms] == [
+        "PT9H",
+        "-PT15H",
+        "-P1DT15H",
+        "-P2DT15H",
+        "-P6DT15H",
+        "-P13DT15H",
+        "-P29DT15H",
+        "-P59DT15H",
+        "-P119DT15H",
+    ]
+    assert b"\r\nTRIGGER:-P29DT15H\r\n" in body  # 09:00 KST, 30 days before
+    assert b"VALUE=DATE-TIME" not in body
+    assert [str(a["DESCRIPTION"]) for a in alarms][:3] == [
+        "Visa (period of stay) expires",
+        "Visa (period of stay) expires tomorrow",
+        "Visa (period of stay) expires in 2 days",
+    ]
+    assert all(str(a["ACTION"]) == "DISPLAY" for a in alarms)
+    assert all("RELATED" not in a["TRIGGER"].params for a in alarms)  # from the start
+
+
+def test_timed_events_alarm_at_the_exact_lead(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    interview = _events(_feed(config, occurrences, "maria-schmidt"))[
+        "maria-schmidt/interview@staywatch"
+    ]
+
+    assert [_trigger_text(a) for a in interview.walk("VALARM")] == ["-PT2H", "-P1D"]
+
+
+def test_alarms_keep_the_most_urgent_when_there_are_too_many() -> None:
+    many = CONFIG.replace(
+        'remind = ["P1D", "PT2H"]',
+        "remind = [" + ", ".join(f'"P{n}D"' for n in range(1, 16)) + ', "PT2H"]',
+    )
+    config = parse_config(many)
+    occurrences = plan(config, START, END, singles_unbounded=True)
+    interview = _events(_feed(config, occurrences, "maria-schmidt"))[
+        "maria-schmidt/interview@staywatch"
+    ]
+
+    texts_ = [_trigger_text(a) for a in interview.walk("VALARM")]
+    assert len(texts_) == MAX_ALARMS
+    assert texts_[:3] == ["-PT2H", "-P1D", "-P2D"]
+    assert texts_[-1] == f"-P{MAX_ALARMS - 1}D"
+
+
+_DURATION = re.compile(r"^(-?)P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+def _fire(start: date, trigger: str, zone: ZoneInfo) -> datetime:
+    """When a client fires ``trigger`` on an all-day event: RFC 5545 from local midnight.
+
+    Weeks and days are nominal (wall-clock days), hours to seconds exact.
+    """
+    match = _DURATION.match(trigger)
+    assert match, trigger
+    sign = -1 if match.group(1) else 1
+    weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups()[1:])
+    wall = datetime.combine(start, time()) + sign * timedelta(days=7 * weeks + days)
+    exact = sign * timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    return (wall.replace(tzinfo=zone).astimezone(UTC) + exact).astimezone(zone)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    zone=st.sampled_from(
+        ["Asia/Seoul", "Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kathmandu"]
+    ),
+    send=st.times(min_value=time(4, 0), max_value=time(23, 59)).map(
+        lambda t: t.replace(second=0, microsecond=0)
+    ),
+    day=st.dates(min_value=date(2027, 1, 1), max_value=date(2028, 12, 31)),
+    leads=st.sets(st.integers(min_value=0, max_value=200), min_size=1, max_size=6),
+)
+def test_all_day_alarms_fire_at_the_send_time_on_the_reminders_day(
+    zone: str, send: time, day: date, leads: set[int]
+) -> None:
+    remind = ", ".join(f'"P{n}D"' if n else '"PT0S"' for n in sorted(leads))
+    config = parse_config(
+        f"""
+[service]
+timezone = "Asia/Seoul"
+send_time = "{send:%H:%M}"
+
+[[person]]
+id = "p"
+name = "P"
+email = ["p@example.org"]
+timezone = "{zone}"
+
+  [[person.deadline]]
+  id = "d"
+  kind = "custom"
+  title = "Something"
+  date = {day.isoformat()}
+  remind = [{remind}]
+  overdue = false
+  roll = "none"
+"""
+    )
+    occurrences = plan(config, day - timedelta(days=400), day, singles_unbounded=True)
+    (occ,) = occurrences
+    event = _events(_feed(config, occurrences, "p"))["p/d@staywatch"]
+    tz = ZoneInfo(zone)
+
+    fired = sorted(_fire(day, _trigger_text(a), tz) for a in event.walk("VALARM"))
+    assert fired == sorted(r.due.astimezone(tz) for r in occ.reminders)
+    assert {f.time() for f in fired} == {send}
 
 
 def test_summaries_are_in_the_persons_language(
@@ -535,8 +754,8 @@ def test_recurring_uids_keep_the_nominal_date_when_a_holiday_moves_it() -> None:
     assert old.decoded("DTSTART") == date(2027, 1, 25)
     assert new.decoded("DTSTART") == date(2027, 1, 26)
 
-    prints_before = event_fingerprints(before_config, before_config.people, before, acknowledged=())
-    prints_after = event_fingerprints(after_config, after_config.people, after, acknowledged=())
+    prints_before = _fingerprints(before_config, before_config.people, before)
+    prints_after = _fingerprints(after_config, after_config.people, after)
     assert set(prints_before) == set(prints_after)
     changed = {u for u in prints_after if prints_after[u] != prints_before[u]}
     assert uid in changed
@@ -564,27 +783,37 @@ def test_an_old_occurrence_of_a_one_off_deadline_gives_way_to_the_current_one(
     assert events["wang-fang/visa@staywatch"].decoded("DTSTART") == date(2029, 3, 14)
 
 
-def test_wording_changes_neither_fingerprints_nor_structure(
-    occurrences: tuple[Occurrence, ...],
+def test_the_readers_language_changes_neither_fingerprints_nor_structure(
+    config: Config, occurrences: tuple[Occurrence, ...]
 ) -> None:
-    # Every person switched to another language: the same events, the same fingerprints.
-    switched = CONFIG.replace('language = "zh"', 'language = "ko"').replace(
-        'language = "en"', 'language = "zh"'
-    )
-    other = parse_config(switched)
-    assert event_fingerprints(
-        parse_config(CONFIG), parse_config(CONFIG).people, occurrences, ()
-    ) == event_fingerprints(other, other.people, occurrences, ())
+    # An office reading in Korean and the person in Chinese see one event: one fingerprint.
+    prints = _fingerprints(config, config.people, occurrences)
+    for person in config.people:
+        own = _fingerprints(config, [person], occurrences)
+        assert own == {uid: prints[uid] for uid in own}
 
     def structure(body: bytes) -> list[bytes]:
         lines = body.replace(b"\r\n ", b"").split(b"\r\n")
         keep = (b"UID", b"DTSTART", b"DTEND", b"SEQUENCE", b"TRIGGER", b"BEGIN", b"END")
         return [line for line in lines if line.split(b":")[0].split(b";")[0] in keep]
 
-    config = parse_config(CONFIG)
     bodies = [_feed(config, occurrences, language=lang) for lang in ("en", "ko", "zh")]
     assert structure(bodies[0]) == structure(bodies[1]) == structure(bodies[2])
     assert len(set(bodies)) == 3
+
+
+def test_new_wording_in_the_persons_language_is_a_change(
+    occurrences: tuple[Occurrence, ...],
+) -> None:
+    # wang-fang reads Korean from now on: her events say something else, so
+    # clients that sync event by event must fetch them again.
+    before = parse_config(CONFIG)
+    after = parse_config(CONFIG.replace('language = "zh"', 'language = "ko"'))
+    old = _fingerprints(before, before.people, occurrences)
+    new = _fingerprints(after, after.people, occurrences)
+
+    changed = {uid for uid in new if new[uid] != old[uid]}
+    assert changed == {uid for uid in new if uid.startswith("wang-fang/")}
 
 
 def test_calendar_name_follows_the_language(config: Config) -> None:
@@ -604,7 +833,7 @@ def test_hidden_deadlines_get_the_kind_name(
     config: Config, occurrences: tuple[Occurrence, ...], lang: str, personal: str
 ) -> None:
     events = _events(_feed(config, occurrences, "jamie-private", language=lang))
-    hidden = [str(e["SUMMARY"]) for e in events.values() if "custom" in e["CATEGORIES"].cats]
+    hidden = [str(e["SUMMARY"]) for e in events.values() if personal in e["CATEGORIES"].cats]
 
     assert personal in hidden
     assert all(summary.startswith(personal) for summary in hidden)
@@ -625,11 +854,9 @@ def test_fingerprints_change_with_content_only(
     config: Config, occurrences: tuple[Occurrence, ...]
 ) -> None:
     people = config.people
-    first = event_fingerprints(config, people, occurrences, acknowledged=())
-    again = event_fingerprints(config, people, occurrences, acknowledged=())
-    acked = event_fingerprints(
-        config, people, occurrences, acknowledged={"maria-schmidt/tax/2027-01-15"}
-    )
+    first = _fingerprints(config, people, occurrences)
+    again = _fingerprints(config, people, occurrences)
+    acked = _fingerprints(config, people, occurrences, {"maria-schmidt/tax/2027-01-15"})
 
     assert first == again
     assert set(first) == set(_events(_feed(config, occurrences)))
@@ -659,17 +886,18 @@ def test_sequence_round_trip_bumps_a_moved_occurrence() -> None:
     before = plan(before_config, START, END, singles_unbounded=True)
     after = plan(after_config, START, END, singles_unbounded=True)
 
-    known = bump_sequences({}, event_fingerprints(before_config, people_before, before, ()))
-    known = bump_sequences(known, event_fingerprints(after_config, people_after, after, ()))
+    known = bump_sequences({}, _fingerprints(before_config, people_before, before))
+    known = bump_sequences(known, _fingerprints(after_config, people_after, after))
     body = build_feed(
         after_config,
         [_person(after_config, "maria-schmidt")],
         after,
         acknowledged=(),
-        sequences={uid: seq for uid, (_, seq) in known.items()},
+        sequences={_full(uid): seq for uid, (_, seq) in known.items()},
         stamp=STAMP,
         name="maria",
         language="en",
+        installation=INSTALLATION,
     )
 
     events = _events(body)
@@ -687,6 +915,7 @@ def test_empty_feed_is_still_a_calendar(config: Config) -> None:
         stamp=STAMP,
         name="empty",
         language="en",
+        installation=INSTALLATION,
     )
 
     assert Calendar.from_ical(body).walk("VEVENT") == []
@@ -704,6 +933,10 @@ GOLDEN_CASES: dict[str, dict[str, Any]] = {
         "person_id": None,
         "acknowledged": {"maria-schmidt/tax/2027-01-15", "wang-fang/sim/2026-12-01"},
         "sequences": {"wang-fang/visa@staywatch": 2, "maria-schmidt/interview@staywatch": 1},
+        "modified": {
+            "wang-fang/visa@staywatch": datetime(2026, 10, 2, 1, 2, 3, tzinfo=UTC),
+            "maria-schmidt/interview@staywatch": datetime(2026, 10, 30, 23, 0, tzinfo=UTC),
+        },
     },
 }
 
@@ -745,6 +978,7 @@ def test_names_are_prefixed_by_default_when_the_feed_has_several_people(
         "stamp": STAMP,
         "name": "two",
         "language": "en",
+        "installation": INSTALLATION,
     }
 
     several = _events(build_feed(config, people, occurrences, **common))

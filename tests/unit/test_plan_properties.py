@@ -68,6 +68,32 @@ def deadlines(draw: st.DrawFn, did: str) -> str:
             fields["until"] = fields["start"] + timedelta(days=draw(st.integers(0, 900)))
         fields["schedule"] = draw(st.sampled_from(["foreigner", "national"]))
         fields["autopay"] = draw(st.booleans())
+    elif kind == "reentry":
+        fields["departed"] = draw(dates)
+        fields["permanent"] = draw(st.booleans())
+        if draw(st.booleans()):
+            fields["until"] = fields["departed"] + timedelta(days=draw(st.integers(0, 900)))
+    elif kind == "registration_change":
+        fields["changed"] = draw(dates)
+        fields["what"] = draw(
+            st.sampled_from(["passport", "name", "nationality", "workplace", "school", "other"])
+        )
+    elif kind == "newborn_status":
+        fields["born"] = draw(dates)
+    elif kind == "arc_at_17":
+        # Born 17 years before the window, 29 February included.
+        fields["born"] = draw(st.dates(date(2007, 1, 1), date(2012, 12, 31)))
+    elif kind == "workplace_change":
+        fields["ended"] = draw(dates)
+        if draw(st.booleans()):
+            fields["applied"] = fields["ended"] + timedelta(days=draw(st.integers(0, 60)))
+    elif kind == "nhis_enrolment":
+        fields["entry"] = draw(dates)
+        status = draw(st.sampled_from([None, "D-2", "D-4-3", "E-9", "F-6"]))
+        if status is not None:
+            fields["status"] = status
+        if status in {"D-2", "D-4-3"}:
+            fields["registered"] = fields["entry"] + timedelta(days=draw(st.integers(0, 89)))
     else:
         fields["title"] = "Something"
         form = draw(st.sampled_from(["date", "at", "rrule"]))

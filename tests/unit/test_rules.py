@@ -6,14 +6,20 @@ The reference for public holidays is the ``holidays`` package's KR calendar
 
 from __future__ import annotations
 
+import re
+import tomllib
 from datetime import date, timedelta
+from pathlib import Path
 
 import holidays
 import pytest
 
 from service.config import Config, Deadline, parse_config
+from service.kinds import KINDS
 from service.rules import (
+    HOLIDAYS_FLOOR,
     KIND_RULES,
+    OFFICE_VISIT_KINDS,
     BusinessCalendar,
     Roll,
     escalation_of,
@@ -22,6 +28,7 @@ from service.rules import (
 )
 
 KR = holidays.KR(years=range(2025, 2029), language="en_US")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -76,6 +83,85 @@ def test_extra_holidays_and_not_holidays_correct_the_calendar() -> None:
     assert calendar.is_business_day(date(2026, 5, 1))  # a Friday, no longer a holiday
     assert calendar.closed_reason(date(2027, 5, 1)) == "Saturday"  # still a weekend
     assert BusinessCalendar().closed_reason(date(2026, 5, 1)) == "Labor Day"
+
+
+# DOMAIN.md "Business days": dates the calendar must have right, written out here so
+# that a wrong holidays release fails (the tests above compare with the package).
+DOMAIN_CLOSED = {
+    date(2025, 1, 27): "Temporary Public Holiday",
+    date(2025, 6, 3): "Presidential Election Day",
+    date(2026, 5, 1): "Labor Day",
+    date(2026, 6, 3): "Local Election Day",
+    date(2026, 7, 17): "Constitution Day",
+    date(2027, 5, 3): "Alternative holiday for Labor Day",
+    date(2027, 7, 19): "Alternative holiday for Constitution Day",
+}
+DOMAIN_OPEN = [date(2027, 3, 3)]  # the election day of older releases, a Wednesday
+# The last business day before each (weekends, and no other holiday in between).
+DOMAIN_LAST_OPEN = {
+    date(2025, 1, 27): date(2025, 1, 24),
+    date(2025, 6, 3): date(2025, 6, 2),
+    date(2026, 5, 1): date(2026, 4, 30),
+    date(2026, 6, 3): date(2026, 6, 2),
+    date(2026, 7, 17): date(2026, 7, 16),
+    date(2027, 5, 3): date(2027, 4, 30),
+    date(2027, 7, 19): date(2027, 7, 16),
+}
+# ... and the next one (2025-01-28 to 30 is Korean New Year).
+DOMAIN_NEXT_OPEN = {
+    date(2025, 1, 27): date(2025, 1, 31),
+    date(2025, 6, 3): date(2025, 6, 4),
+    date(2026, 5, 1): date(2026, 5, 4),
+    date(2026, 6, 3): date(2026, 6, 4),
+    date(2026, 7, 17): date(2026, 7, 20),
+    date(2027, 5, 3): date(2027, 5, 4),
+    date(2027, 7, 19): date(2027, 7, 20),
+}
+
+
+@pytest.mark.parametrize(("day", "name"), sorted(DOMAIN_CLOSED.items()))
+def test_domain_holidays_are_closed(day: date, name: str) -> None:
+    calendar = BusinessCalendar()
+    assert day.weekday() < 5  # each is a weekday: only the holiday closes it
+    assert not calendar.is_business_day(day)
+    assert calendar.closed_reason(day) == name
+    assert calendar.last_business_day_before(day) == DOMAIN_LAST_OPEN[day]
+    assert calendar.roll(day, "following")[0] == DOMAIN_NEXT_OPEN[day]
+    assert calendar.roll(day, "preceding")[0] == DOMAIN_LAST_OPEN[day]
+
+
+@pytest.mark.parametrize("day", DOMAIN_OPEN)
+def test_domain_working_days_are_open(day: date) -> None:
+    assert BusinessCalendar().is_business_day(day)
+    assert BusinessCalendar().closed_reason(day) is None
+
+
+def test_the_holidays_floor_is_pyprojects_lower_bound() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    bounds = [d for d in pyproject["project"]["dependencies"] if d.startswith("holidays")]
+    assert bounds == [f"holidays>={HOLIDAYS_FLOOR}"]
+
+
+def test_the_example_configs_holiday_corrections_change_something() -> None:
+    """config/example.toml's commented examples name days the package really lacks / has."""
+    text = (ROOT / "config" / "example.toml").read_text(encoding="utf-8")
+    extra = re.search(r"^# extra_holidays = (\[.*\])$", text, re.MULTILINE)
+    removed = re.search(r"^# not_holidays = (\[.*\])$", text, re.MULTILINE)
+    assert extra is not None
+    assert removed is not None
+    calendar = BusinessCalendar()
+    for day in tomllib.loads(f"v = {extra.group(1)}")["v"]:
+        assert calendar.is_business_day(day), day  # a working day the decree would close
+    for day in tomllib.loads(f"v = {removed.group(1)}")["v"]:
+        assert day.weekday() < 5, day
+        assert not calendar.is_business_day(day), day
+    config = parse_config(
+        f"[service]\nextra_holidays = {extra.group(1)}\nnot_holidays = {removed.group(1)}\n",
+        "x.toml",
+    )
+    corrected = BusinessCalendar.for_config(config)
+    assert all(not corrected.is_business_day(d) for d in config.service.extra_holidays)
+    assert all(corrected.is_business_day(d) for d in config.service.not_holidays)
 
 
 def test_for_config_uses_the_service_section() -> None:
@@ -179,6 +265,14 @@ DOMAIN_REMIND = {
     "address_report": ["P14D", "P7D", "P3D", "P1D", "PT0S"],
     "nhis_premium": ["P7D", "P3D", "P1D", "PT0S"],
     "passport_expiry": ["P270D", "P180D", "P120D", "P90D", "P60D", "P30D", "PT0S"],
+    "reentry": ["P60D", "P30D", "P14D", "P7D", "PT0S"],
+    "registration_change": ["P14D", "P7D", "P3D", "P1D", "PT0S"],
+    "newborn_status": ["P89D", "P30D", "P14D", "P7D", "P1D", "PT0S"],
+    # 30 days before the 17th birthday and the birthday itself, then before the deadline.
+    "arc_at_17": ["P119D", "P89D", "P30D", "P14D", "P7D", "P1D", "PT0S"],
+    # The application; the day the contract ended is added by the plan.
+    "workplace_change": ["P14D", "P7D", "P3D", "P1D", "PT0S"],
+    "nhis_enrolment": ["P14D", "PT0S"],
     "custom": ["P30D", "P7D", "P1D", "PT0S"],
 }
 DOMAIN_OVERDUE = {
@@ -188,6 +282,12 @@ DOMAIN_OVERDUE = {
     "address_report": ["-P1D"],
     "nhis_premium": ["-P1D", "-P3D", "-P7D"],
     "passport_expiry": [],
+    "reentry": [],
+    "registration_change": ["-P1D"],
+    "newborn_status": ["-P1D"],
+    "arc_at_17": ["-P1D"],
+    "workplace_change": ["-P1D"],
+    "nhis_enrolment": [],
     "custom": [],
 }
 DOMAIN_ROLL = dict.fromkeys(DOMAIN_REMIND, "none") | {"nhis_premium": "following"}
@@ -198,9 +298,30 @@ DOMAIN_ESCALATE = {
     "address_report": "P3D",
     "passport_expiry": "P90D",
     "nhis_premium": "-P1D",
+    "reentry": "P30D",
+    "registration_change": "P3D",
+    "newborn_status": "P14D",
+    "arc_at_17": "P14D",  # DOMAIN.md gives none: as arc_registration
+    "workplace_change": "P7D",
+    "nhis_enrolment": None,
     "custom": None,
 }
-DOMAIN_OFFICE = {"stay_expiry", "arc_registration", "arc_expiry", "address_report"}
+DOMAIN_OFFICE = {
+    "stay_expiry",
+    "arc_registration",
+    "arc_expiry",
+    "address_report",
+    "registration_change",
+    "newborn_status",
+    "arc_at_17",
+    "workplace_change",  # at the Employment Center; re-entry happens at the airport
+}
+DOMAIN_CONTACT = dict.fromkeys(DOMAIN_REMIND, "immigration") | {
+    "nhis_premium": "nhis",
+    "nhis_enrolment": "nhis",
+    "workplace_change": "eps",
+    "custom": None,
+}
 
 
 @pytest.mark.parametrize("kind", sorted(DOMAIN_REMIND))
@@ -210,7 +331,30 @@ def test_kind_defaults_follow_domain(kind: str) -> None:
     assert [d.iso() for d in rule.overdue] == DOMAIN_OVERDUE[kind]
     assert rule.roll == DOMAIN_ROLL[kind]
     assert rule.office_visit == (kind in DOMAIN_OFFICE)
+    assert (kind in OFFICE_VISIT_KINDS) == (kind in DOMAIN_OFFICE)
     assert (rule.escalate.iso() if rule.escalate else None) == DOMAIN_ESCALATE[kind]
+    assert rule.contact == DOMAIN_CONTACT[kind]
+
+
+def test_every_kind_has_its_rule() -> None:
+    assert set(KIND_RULES) == set(KINDS) == set(DOMAIN_REMIND)
+
+
+def test_a_workplace_permission_has_its_own_lead_times_unless_set() -> None:
+    config, deadline = _one_deadline("workplace_change", "applied = 2027-01-10")
+    assert [d.iso() for d in lead_times(config, deadline, "permit")] == [
+        "P30D",
+        "P14D",
+        "P7D",
+        "P3D",
+        "P1D",
+        "PT0S",
+    ]
+    assert [d.iso() for d in lead_times(config, deadline, "apply")] == DOMAIN_REMIND[
+        "workplace_change"
+    ]
+    config, deadline = _one_deadline("workplace_change", reminders="workplace_change = [5]")
+    assert [d.iso() for d in lead_times(config, deadline, "permit")] == ["P5D"]
 
 
 _INPUT = {
@@ -220,6 +364,12 @@ _INPUT = {
     "address_report": "moved = 2027-01-04",
     "nhis_premium": "start = 2027-01-01",
     "passport_expiry": "date = 2027-06-30",
+    "reentry": "departed = 2027-01-04",
+    "registration_change": "changed = 2027-01-04",
+    "newborn_status": "born = 2027-01-04",
+    "arc_at_17": "born = 2010-01-04",
+    "workplace_change": "ended = 2027-01-04",
+    "nhis_enrolment": "entry = 2027-01-04",
     "custom": 'date = 2027-06-30\ntitle = "x"',
 }
 
