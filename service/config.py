@@ -246,6 +246,8 @@ def _validated(value: str) -> ValidatedEmail:
         "check_deliverability": False,
         "globally_deliverable": False,
         "allow_smtputf8": False,
+        # staywatch@[192.168.1.10]: a mail host without a name, in a closed network.
+        "allow_domain_literal": True,
     }
     try:
         return validate_email(value, **options)
@@ -882,7 +884,7 @@ def _describe(raw: Mapping[str, Any], loc: Sequence[str | int]) -> tuple[str, li
             index = rest[1]
             item = items[index] if isinstance(items, list) and index < len(items) else None
             ident = item.get("id") if isinstance(item, Mapping) else None
-            label = f"'{ident}'" if isinstance(ident, str) else f"#{index + 1}"
+            label = _show(ident) if isinstance(ident, str) else f"#{index + 1}"
             where.append(f"{_SECTION_NAMES[str(part)]} {label}")
             node = item if isinstance(item, Mapping) else {}
             rest = rest[2:]

@@ -737,3 +737,5 @@ def test_an_id_with_a_trailing_line_end_is_refused(key: str, end: str) -> None:
     }[key]
     problem = only_problem(text)
     assert "is not a valid id" in problem.message
+    # The message stays one line: the id's line end is shown, not printed.
+    assert str(problem).splitlines() == [str(problem)]
