@@ -86,13 +86,14 @@ class RateLimitedLog:
     logger: logging.Logger
     level: int
     every: float = LOG_EVERY_SECONDS
+    clock: Callable[[], float] = time.monotonic
     _last: float = field(default=float("-inf"), repr=False)
     _count: int = field(default=0, repr=False)
 
     def __call__(self, message: str, *args: object) -> None:
         """Count one event; log ``message % args`` (with the count) when it is time."""
         self._count += 1
-        now = time.monotonic()
+        now = self.clock()
         if now - self._last < self.every:
             return
         times = self._count
@@ -237,10 +238,12 @@ class _Guarded(asyncio.Protocol):
 
 def accept_error_handler(
     previous: Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Callable[[asyncio.AbstractEventLoop, dict[str, Any]], None]:
     """A loop exception handler that logs failed accepts (out of file descriptors)
     once a minute without a traceback, and passes everything else on."""
-    logged = RateLimitedLog(log, logging.ERROR)
+    logged = RateLimitedLog(log, logging.ERROR, clock=clock)
 
     def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         message = str(context.get("message", ""))
