@@ -133,3 +133,43 @@ def test_a_number_with_thousands_of_digits_is_a_located_error() -> None:
         3,
         "a number has thousands of digits; write a real value",
     )
+
+
+PERSON = '[[person]]\nid = "{pid}"\nname = "P"\nemail = ["{pid}@example.org"]\n'
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        (".", "include[1] '.' is a folder; name the files in it, e.g. \"./*.toml\""),
+        ("people", "include[1] 'people' is a folder; name the files in it, e.g. \"people/*.toml\""),
+        ("", "include[1] '' is empty; write a path or a pattern, e.g. \"people/*.toml\""),
+        ("people/nobody.toml", "include[1] 'people/nobody.toml' does not exist"),
+    ],
+)
+def test_an_include_that_names_no_file_is_a_located_error(
+    pattern: str, message: str, tmp_path: Path
+) -> None:
+    (tmp_path / "people").mkdir()
+    main = tmp_path / "staywatch.toml"
+    main.write_text(f'include = ["{pattern}"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(main)
+    (problem,) = info.value.problems
+    assert problem.line == 1
+    assert problem.message.startswith(message)
+
+
+def test_absolute_include_patterns_and_a_file_named_twice(tmp_path: Path) -> None:
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    for pid in ("ana", "bob"):
+        (folder / f"{pid}.toml").write_text(PERSON.format(pid=pid), encoding="utf-8")
+    main = tmp_path / "etc" / "staywatch.toml"
+    main.parent.mkdir()
+    main.write_text(
+        f'include = ["{folder}/*.toml", "../elsewhere/ana.toml", "*.toml"]\n', encoding="utf-8"
+    )
+    config = load_config(main)
+    assert [p.id for p in config.people] == ["ana", "bob"]
+    assert config.sources == (main.absolute(), folder / "ana.toml", folder / "bob.toml")
