@@ -259,7 +259,7 @@ def test_half_open_connections_starve_neither_delivery_nor_healthz(
         f"healthz: {statuses.count(200)}/{len(statuses)} answered 200, slowest {slowest:.2f} s; "
         f"half-open: {flood.opened} opened, {flood.closed_by_server} closed by the server"
     )
-    print("\n".join(line for line in daemon.lines if " staywatch: " not in line)[-3000:])
+    print("\n".join(line for line in daemon.lines if line.startswith(("WARNING", "ERROR"))))
     assert all(len(times[k]) == 1 for k in due), times
     assert all(0 <= lag <= ON_TIME for lag in lags.values()), lags
     assert len(statuses) >= 50
