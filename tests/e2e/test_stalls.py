@@ -133,8 +133,8 @@ def test_a_long_reload_plan_stalls_neither_http_nor_sending_nor_a_stop(
     daemon = run_daemon(config)
     daemon.wait_ready()
     start = len(daemon.lines)
-    # The reload: the same person, and 60 people whose plan takes half a minute or more.
-    config.write_text(config.read_text(encoding="utf-8") + heavy_people(60), encoding="utf-8")
+    # The reload: the same person, and 200 people whose plan takes a minute or more.
+    config.write_text(config.read_text(encoding="utf-8") + heavy_people(200), encoding="utf-8")
     probe = HealthProbe(port)
     try:
         mail.wait_for([key("ana", f"c{i}", e) for i, e in enumerate(calls)], timeout=40)
