@@ -115,12 +115,17 @@ class DateParam(click.ParamType[date]):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
         """Parse or fail with a message naming the option."""
+        from service.config import EARLIEST, LATEST
+
         if isinstance(value, date):
             return value
         try:
-            return date.fromisoformat(str(value))
+            day = date.fromisoformat(str(value))
         except ValueError:
             self.fail(f"'{value}' is not a date; write it as YYYY-MM-DD", param, ctx)
+        if not EARLIEST <= day <= LATEST:
+            self.fail(f"{day} is out of range; give a date from {EARLIEST} to {LATEST}", param, ctx)
+        return day
 
 
 DATE = DateParam()

@@ -11,16 +11,21 @@ import difflib
 import functools
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from email.errors import HeaderParseError
+from email.headerregistry import Address as MailAddress
+from email.headerregistry import HeaderRegistry
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import rrulestr
-from email_validator import EmailNotValidError, validate_email
+from dateutil.relativedelta import relativedelta
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -37,9 +42,20 @@ from pydantic import (
 from service.errors import ConfigError, ConfigProblem
 from service.keys import SLUG, Duration
 from service.kinds import KINDS, LANGUAGES, Kind, Language
+from service.recurrence import check_rule, occurs
 
 Roll = Literal["none", "preceding", "following"]
+#: Parses header values as the email package does when a message is built.
+_HEADERS = HeaderRegistry()
 ANCHOR_DEFAULT = date(2000, 1, 1)
+#: The dates staywatch plans: every date and instant in a config lies in this range,
+#: so that no lead time, roll or window around it leaves what ``datetime`` can hold.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+#: What to do with a date that is out of range (the importer says it in its own words).
+NO_EXPIRY_HINT = "leave the deadline out if it never expires"
+#: Lead times, overdue repeats and escalations are at most this long (10 years).
+MAX_SPAN_DAYS = 3653
 
 
 # -- field types: each validator raises ValueError("<value> <problem>; <what to do>")
@@ -47,7 +63,9 @@ ANCHOR_DEFAULT = date(2000, 1, 1)
 
 def _show(value: object) -> str:
     if isinstance(value, str):
-        return f"'{value}'"
+        # Line breaks and other invisible characters are shown, not printed.
+        text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in value)
+        return f"'{text}'"
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -57,15 +75,25 @@ def _to_date(value: object) -> date:
     if isinstance(value, datetime):
         raise ValueError(f"{value.isoformat()} is a date and time; write only the date YYYY-MM-DD")
     if isinstance(value, date):
-        return value
+        return _in_range(value)
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             raise ValueError(
                 f"{value} is not a date; write a real calendar date as YYYY-MM-DD"
             ) from None
+        return _in_range(parsed)
     raise ValueError(f"{_show(value)} is not a date; write it as YYYY-MM-DD without quotes")
+
+
+def _in_range(day: date) -> date:
+    if EARLIEST <= day <= LATEST:
+        return day
+    raise ValueError(
+        f"{day.isoformat()} is out of range; staywatch plans dates from {EARLIEST} to "
+        f"{LATEST}: write the real date, or {NO_EXPIRY_HINT}"
+    )
 
 
 def _to_instant(value: object) -> datetime:
@@ -84,6 +112,11 @@ def _to_instant(value: object) -> datetime:
         raise ValueError(
             f"{value.isoformat()} has no UTC offset; add one, e.g. {value.isoformat()}+09:00"
         )
+    if not EARLIEST <= value.date() <= LATEST:
+        raise ValueError(
+            f"{value.isoformat()} is out of range; staywatch plans instants from {EARLIEST} "
+            f"to {LATEST}: write the real date and time"
+        )
     return value
 
 
@@ -96,16 +129,41 @@ def _to_duration(value: object) -> Duration:
                 f"{value} is negative; lead times count days before the deadline "
                 "(use overdue for reminders after it)"
             )
+        if value > MAX_SPAN_DAYS:
+            raise ValueError(_too_long(f"{value} days"))
         return Duration.of_days(value)
     if isinstance(value, str):
+        # A number this long is no lead time (and int() refuses thousands of digits).
+        if re.search(r"[0-9]{7,}", value):
+            raise ValueError(_too_long(f"'{value}'"))
         duration = Duration.parse(value)
         if duration.negative:
             raise ValueError(
                 f"'{value}' is negative; lead times count before the deadline "
                 "(use overdue for reminders after it)"
             )
+        if span_days(duration) > MAX_SPAN_DAYS:
+            raise ValueError(_too_long(f"'{value}'"))
         return duration
     raise ValueError(f"{_show(value)} is not a lead time; use days (30) or a duration (P30D)")
+
+
+def _too_long(shown: str) -> str:
+    return (
+        f"{shown} is longer than 10 years; lead times, overdue repeats and escalations are at "
+        f'most "P10Y" ({MAX_SPAN_DAYS} days)'
+    )
+
+
+def span_days(duration: Duration) -> float:
+    """How many days ``duration`` spans, measured back from 2200 (a positive or a
+    negative duration alike): months and days on the calendar, seconds exactly."""
+    months, days, seconds = abs(duration.months), abs(duration.days), abs(duration.seconds)
+    if months > 12 * 20 or days > 2 * MAX_SPAN_DAYS:
+        return float("inf")  # far too long, and not worth any calendar arithmetic
+    end = date(2200, 1, 1)
+    start: date = end - relativedelta(months=months, days=days)
+    return (end - start).days + seconds / 86400
 
 
 def _to_after(value: object) -> Duration:
@@ -144,17 +202,64 @@ def _to_time(value: object) -> time:
     raise ValueError(f'{_show(value)} is not a time of day; write it as HH:MM, e.g. "09:00"')
 
 
+#: Special-use domains that offices use for internal mail (corp.local, localhost, a .test
+#: lab): fine for staywatch, refused by email_validator as not globally deliverable.
+_INTERNAL_SUFFIX = ".com"
+
+
 def check_address(value: str) -> str:
-    """Validate one e-mail address; return it normalised or raise ValueError."""
+    """Validate one e-mail address; return it normalised or raise ValueError.
+
+    The result is what rendering puts in a header as it is: the domain in its
+    ASCII (IDNA) form and an ASCII local part, which every mail server takes.
+    """
+    if "<" in value or ">" in value:
+        _, inner = parseaddr(value)
+        hint = f"write only the address ({inner})" if "@" in inner else "write only the address"
+        raise ValueError(
+            f"{_show(value)} is not a valid e-mail address; {hint}, without a name or <>"
+        )
     try:
-        return validate_email(
-            value, check_deliverability=False, globally_deliverable=False
-        ).normalized
+        found = _validated(value)
     except EmailNotValidError as exc:
-        # Internal domains (corp.local, localhost) are normal in offices.
-        if "special-use" in str(exc) and "@" in value and "\n" not in value:
-            return value.strip()
-        raise ValueError(f"'{value}' is not a valid e-mail address ({exc})") from None
+        raise ValueError(f"{_show(value)} is not a valid e-mail address ({exc})") from None
+    address = found.ascii_email
+    if address is None or not address.isascii():
+        raise ValueError(
+            f"{_show(value)} has letters before the @-sign that not every mail server accepts; "
+            "give an address with Latin letters, digits and . - _ + only before the @"
+        )
+    try:
+        spec = MailAddress(addr_spec=address).addr_spec
+    except (ValueError, IndexError, HeaderParseError) as exc:
+        raise ValueError(
+            f"{_show(value)} is not an address a mail header can carry ({exc})"
+        ) from None
+    if spec != address:
+        raise ValueError(f"{_show(value)} is not an address a mail header can carry as written")
+    return address
+
+
+def _validated(value: str) -> ValidatedEmail:
+    """email_validator's result, special-use domains (corp.local, localhost) allowed."""
+    options: dict[str, Any] = {
+        "check_deliverability": False,
+        "globally_deliverable": False,
+        "allow_smtputf8": False,
+        # staywatch@[192.168.1.10]: a mail host without a name, in a closed network.
+        "allow_domain_literal": True,
+    }
+    try:
+        return validate_email(value, **options)
+    except EmailNotValidError as exc:
+        if "special-use" not in str(exc) or "@" not in value:
+            raise
+    # Checked with a stand-in suffix, which leaves every other rule in force; then removed.
+    found = validate_email(value + _INTERNAL_SUFFIX, **options)
+    local, _, domain = (found.ascii_email or "").rpartition("@")
+    found.ascii_domain = found.domain = domain.removesuffix(_INTERNAL_SUFFIX)
+    found.ascii_email = found.normalized = f"{local}@{found.ascii_domain}"
+    return found
 
 
 def _to_address(value: object) -> str:
@@ -164,7 +269,7 @@ def _to_address(value: object) -> str:
 
 
 def _to_slug(value: object) -> str:
-    if not isinstance(value, str) or not SLUG.match(value):
+    if not isinstance(value, str) or not SLUG.fullmatch(value):
         raise ValueError(
             f"{_show(value)} is not a valid id; use lower-case letters, digits, '-' and '_' "
             "(e.g. wang-fang), at most 64 characters"
@@ -175,37 +280,41 @@ def _to_slug(value: object) -> str:
 def _to_rrule(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f'{_show(value)} is not an RRULE; write e.g. "FREQ=MONTHLY;BYMONTHDAY=1"')
-    text = value.strip()
-    if text.upper().startswith("RRULE:"):
-        text = text[6:]
-    # Exported rules write UNTIL in UTC; staywatch expands rules on local dates.
-    text = re.sub(r"(UNTIL=\d{8}(?:T\d{6})?)Z", r"\1", text, flags=re.IGNORECASE)
     try:
-        rrulestr(text, dtstart=datetime(2000, 1, 1))
-    except (ValueError, TypeError) as exc:
-        raise ValueError(
-            f"'{value}' is not a valid RFC 5545 RRULE ({exc}); write e.g. "
-            '"FREQ=MONTHLY;BYMONTHDAY=1"'
-        ) from None
-    freq = re.search(r"FREQ=(\w+)", text.upper())
-    if freq and freq.group(1) in {"HOURLY", "MINUTELY", "SECONDLY"}:
-        raise ValueError(
-            f"'{value}' repeats more often than daily; use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY"
-        )
-    return text
+        return check_rule(value)
+    except ValueError as exc:
+        raise ValueError(f"'{value}' {exc}") from None
 
 
 def _to_from(value: object) -> str:
-    from email.utils import parseaddr
-
-    if not isinstance(value, str) or "\n" in value or "\r" in value:
-        raise ValueError(f'{_show(value)} is not a sender; write e.g. "staywatch <me@example.org>"')
-    _, address = parseaddr(value)
-    if "@" not in address:
+    example = 'write e.g. "staywatch <me@example.org>"'
+    if not isinstance(value, str):
+        raise ValueError(f"{_show(value)} is not a sender; {example}")
+    breaks = sorted(
+        {ch for ch in value if ch.splitlines() != [ch] or unicodedata.category(ch) == "Cc"}
+    )
+    if breaks:
+        shown = ", ".join(f"U+{ord(ch):04X}" for ch in breaks)
         raise ValueError(
-            f"'{value}' has no e-mail address; write e.g. \"staywatch <me@example.org>\""
+            f"{_show(value)} contains a line break or control character ({shown}); keep the "
+            f"sender on one line, {example}"
         )
-    return value
+    try:
+        header = _HEADERS("From", value)
+        addresses: tuple[MailAddress, ...] = getattr(header, "addresses", ())
+    except (HeaderParseError, IndexError, ValueError):  # the parser's own slips on odd text
+        addresses = ()
+    if len(addresses) > 1:
+        raise ValueError(f"{_show(value)} names more than one sender; give one, {example}")
+    if not addresses or "@" not in addresses[0].addr_spec:
+        raise ValueError(f"{_show(value)} has no e-mail address; {example}")
+    try:
+        address = check_address(addresses[0].addr_spec)
+    except ValueError as exc:
+        raise ValueError(f"{_show(value)}: {exc}") from None
+    name = " ".join(addresses[0].display_name.split())
+    # The canonical form: exactly what the From header of every message will carry.
+    return str(MailAddress(display_name=name, addr_spec=address))
 
 
 def _to_listen(value: object) -> str:
@@ -394,13 +503,13 @@ def _not_in_the_future(value: date, info: ValidationInfo) -> date:
     return value
 
 
-_STATUS_CODE = re.compile(r"^[A-H]-\d{1,2}(?:-\d{1,2})?$")
+_STATUS_CODE = re.compile(r"[A-H]-[0-9]{1,2}(?:-[0-9]{1,2})?")
 #: Students enrolled in the NHIS from the day of their foreigner registration.
 ENROLLED_AT_REGISTRATION = frozenset({"D-2", "D-4-3"})
 
 
 def _to_status(value: object) -> str:
-    if isinstance(value, str) and _STATUS_CODE.match(value.strip().upper()):
+    if isinstance(value, str) and _STATUS_CODE.fullmatch(value.strip().upper()):
         return value.strip().upper()
     raise ValueError(
         f"{_show(value)} is not a status of stay; write the code on the residence card, "
@@ -607,7 +716,7 @@ class Office(_Model):
 
 def absolute_database_url(url: str, base_dir: Path) -> str:
     """``url`` with a relative SQLite path taken from ``base_dir`` (the config's folder)."""
-    match = re.match(r"^(sqlite(?:\+\w+)?):///(?!/)(.+)$", url)
+    match = re.fullmatch(r"(sqlite(?:\+\w+)?):///(?!/)(.+)", url)
     if not match or match.group(2).startswith(":memory:"):
         return url
     path = Path(match.group(2)).expanduser()
@@ -775,7 +884,7 @@ def _describe(raw: Mapping[str, Any], loc: Sequence[str | int]) -> tuple[str, li
             index = rest[1]
             item = items[index] if isinstance(items, list) and index < len(items) else None
             ident = item.get("id") if isinstance(item, Mapping) else None
-            label = f"'{ident}'" if isinstance(ident, str) else f"#{index + 1}"
+            label = _show(ident) if isinstance(ident, str) else f"#{index + 1}"
             where.append(f"{_SECTION_NAMES[str(part)]} {label}")
             node = item if isinstance(item, Mapping) else {}
             rest = rest[2:]
@@ -1044,9 +1153,30 @@ def _semantic_deadline(
             yield at, 'title is required for kind custom; add title = "what is due"'
         if "start" in deadline and "rrule" not in deadline:
             yield [*at, "start"], "start only applies to rrule; remove it or add an rrule"
+        never = _never_occurs(deadline.get("rrule"), deadline.get("start", ANCHOR_DEFAULT))
+        if never is not None:
+            yield [*at, "rrule"], never
     start, until = deadline.get("start"), deadline.get("until")
     if isinstance(start, date) and isinstance(until, date) and until < start:
         yield [*at, "until"], f"until {until} is before start {start}; swap them or fix the date"
+
+
+def _never_occurs(rule: object, start: object) -> str | None:
+    """The message for a valid rule that falls on no day at all, else None."""
+    if not isinstance(rule, str) or not isinstance(start, date) or isinstance(start, datetime):
+        return None
+    if not EARLIEST <= start <= LATEST:
+        return None  # the start is reported
+    try:
+        canonical = check_rule(rule)
+    except ValueError:
+        return None  # reported by the field
+    if occurs(canonical, start):
+        return None
+    return (
+        f"rrule '{rule}' never falls on a day (e.g. BYMONTH=2 with BYMONTHDAY=30); check "
+        "its BYMONTH, BYMONTHDAY, BYYEARDAY, BYWEEKNO, BYDAY and INTERVAL"
+    )
 
 
 # -- reading -------------------------------------------------------------------
@@ -1058,36 +1188,126 @@ _BAD_DATE = re.compile(
 
 
 def _loads(text: str, path: str) -> tuple[dict[str, Any], list[ConfigProblem]]:
-    """Parse TOML; invalid date literals become strings so that validation can name them."""
-    problems: list[ConfigProblem] = []
+    """Parse TOML; invalid date literals become strings so that validation can name them.
+
+    Returns the document and no problems, or ``{}`` and at least one problem: a file
+    that does not parse is never read as empty, however many dates are wrong in it.
+    """
+    try:
+        return tomllib.loads(text), []
+    except tomllib.TOMLDecodeError:
+        pass
+    except RecursionError:
+        return {}, [_too_deep(text, path)]
+    except ValueError as exc:  # an integer with more digits than int() converts
+        return {}, [_unreadable(text, path, exc)]
     lines = text.split("\n")
-    for _ in range(200):
+    # Every invalid date at once: one parse instead of one per date. Accepted only when
+    # no quote went inside a string (a note mentioning 2027-02-30); else line by line.
+    quoted: set[str] = set()
+    quick = [_quote_bad_dates(line, quoted) for line in lines]
+    if quoted:
         try:
-            return tomllib.loads("\n".join(lines)), problems
+            raw = tomllib.loads("\n".join(quick))
         except tomllib.TOMLDecodeError as exc:
-            message = str(exc)
-            found = re.search(r"at line (\d+), column (\d+)", message)
-            line = int(found.group(1)) if found else None
-            reason = re.sub(r"\s*\(at .*\)$", "", message)
-            if line:
-                fixed = _quote_bad_dates(lines[line - 1])
+            line = _error_line(exc)
+            if line is not None and quick[line - 1] == lines[line - 1]:
+                return {}, [_syntax_problem(exc, path, line)]  # a real syntax error
+        except (RecursionError, ValueError):
+            pass  # reported by the line-by-line reading below
+        else:
+            if not _quoted_inside_strings(raw, quoted):
+                return raw, []
+    # Line by line: quote only what the parser stops at. Each round fixes one line,
+    # so this ends.
+    while True:
+        try:
+            return tomllib.loads("\n".join(lines)), []
+        except tomllib.TOMLDecodeError as exc:
+            line = _error_line(exc)
+            if line is not None:
+                fixed = _quote_bad_dates(lines[line - 1], set())
                 if fixed != lines[line - 1]:
                     lines[line - 1] = fixed
                     continue
-            problems.append(
-                ConfigProblem(
-                    path,
-                    line if line else len(lines),
-                    "",
-                    f"TOML syntax error: {reason[0].lower() + reason[1:]}; "
-                    "fix the syntax (see https://toml.io)",
-                )
-            )
-            return {}, problems
-    return {}, problems
+            return {}, [_syntax_problem(exc, path, line or len(lines))]
+        except RecursionError:
+            return {}, [_too_deep(text, path)]
+        except ValueError as exc:
+            return {}, [_unreadable(text, path, exc)]
 
 
-def _quote_bad_dates(line: str) -> str:
+def _error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    found = re.search(r"at line (\d+), column (\d+)", str(exc))
+    return int(found.group(1)) if found else None
+
+
+def _syntax_problem(exc: tomllib.TOMLDecodeError, path: str, line: int) -> ConfigProblem:
+    reason = re.sub(r"\s*\(at .*\)$", "", str(exc))
+    return ConfigProblem(
+        path,
+        line,
+        "",
+        f"TOML syntax error: {reason[0].lower() + reason[1:]}; fix the syntax (see https://toml.io)",
+    )
+
+
+#: Arrays and inline tables nested deeper than this are not a config.
+MAX_NESTING = 100
+
+
+def _too_deep(text: str, path: str) -> ConfigProblem:
+    """The line where brackets first nest deeper than :data:`MAX_NESTING`."""
+    depth, line = 0, 1
+    where: int | None = None
+    # Brackets inside strings count too: this only has to find the line.
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                where = line
+                break
+        elif char in "]}":
+            depth -= 1
+    return ConfigProblem(
+        path,
+        where,
+        "",
+        f"lists or tables are nested more than {MAX_NESTING} levels deep; a config needs "
+        "two or three",
+    )
+
+
+def _unreadable(text: str, path: str, exc: ValueError) -> ConfigProblem:
+    long_number = re.search(r"[0-9_]{1000,}", text)
+    line = text.count("\n", 0, long_number.start()) + 1 if long_number else None
+    if long_number:
+        return ConfigProblem(path, line, "", "a number has thousands of digits; write a real value")
+    return ConfigProblem(path, None, "", f"cannot be read as TOML ({exc}); fix the syntax")
+
+
+def _quoted_inside_strings(raw: Mapping[str, Any], quoted: set[str]) -> bool:
+    """True when a quote added around one of ``quoted`` ended up inside a string value."""
+    marks = tuple(f'"{text}"' for text in quoted)
+    stack: list[object] = [raw]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if any(mark in node for mark in marks):
+                return True
+        elif isinstance(node, Mapping):
+            stack.extend(node.values())
+            stack.extend(node.keys())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _quote_bad_dates(line: str, quoted: set[str]) -> str:
+    """``line`` with invalid date literals in quotes; adds each quoted text to ``quoted``."""
+
     def repl(match: re.Match[str]) -> str:
         text = match.group(1)
         try:
@@ -1095,6 +1315,7 @@ def _quote_bad_dates(line: str) -> str:
             if len(text) > 10:
                 datetime.fromisoformat(text.replace(" ", "T"))
         except ValueError:
+            quoted.add(text)
             return f'"{text}"'
         return match.group(0)
 
@@ -1133,6 +1354,33 @@ def _read_text(file: Path) -> tuple[str | None, ConfigProblem | None]:
     return None, ConfigProblem(str(file), None, "", problem)
 
 
+def include_matches(base: Path, pattern: str) -> list[Path]:
+    """The paths an ``include`` pattern names, sorted; ValueError says why it names none.
+
+    Relative patterns are taken from ``base`` (the config's folder), absolute ones
+    as they are.
+    """
+    if not pattern.strip():
+        raise ValueError('is empty; write a path or a pattern, e.g. "people/*.toml"')
+    path = Path(pattern).expanduser()
+    root, rest = (
+        (Path(path.anchor), str(path.relative_to(path.anchor)))
+        if path.is_absolute()
+        else (base, pattern)
+    )
+    if rest in ("", "."):
+        # Path.glob("") and glob(".") fail; the folder itself is what was named.
+        return [root]
+    try:
+        return sorted(root.glob(rest))
+    except (ValueError, IndexError, NotImplementedError) as exc:
+        raise ValueError(
+            f'is not a file pattern ({exc or type(exc).__name__}); write e.g. "people/*.toml"'
+        ) from None
+    except OSError as exc:
+        raise ValueError(f"cannot be read ({exc.strerror}); check the folder's mode") from None
+
+
 def _include(
     raw: dict[str, Any], base: Path, sources: list[_Source]
 ) -> tuple[dict[str, list[tuple[int, int]]], list[Path], list[ConfigProblem]]:
@@ -1150,23 +1398,34 @@ def _include(
     files: list[Path] = []
     if not isinstance(patterns, list):
         return origins, files, problems  # the type error is reported by validation
+    seen = {Path(sources[0].shown).resolve()}
     for index, pattern in enumerate(patterns):
         if not isinstance(pattern, str):
             continue
-        matches = sorted(base.glob(pattern)) if pattern else []
+
+        def report(message: str) -> None:
+            line = sources[0].lines.get(("include",))
+            problems.append(ConfigProblem(sources[0].shown, line, "", message))
+
+        try:
+            matches = include_matches(base, pattern)
+        except ValueError as exc:
+            report(f"include[{index + 1}] '{pattern}' {exc}")
+            continue
         if not matches and not any(ch in pattern for ch in "*?["):
-            problems.append(
-                ConfigProblem(
-                    sources[0].shown,
-                    sources[0].lines.get(("include",)),
-                    "",
-                    f"include[{index + 1}] '{pattern}' does not exist; fix the path (relative "
-                    "to this file) or remove it",
-                )
+            report(
+                f"include[{index + 1}] '{pattern}' does not exist; fix the path (relative "
+                "to this file) or remove it"
+            )
+        if len(matches) == 1 and matches[0].is_dir() and not any(ch in pattern for ch in "*?["):
+            report(
+                f"include[{index + 1}] '{pattern}' is a folder; name the files in it, e.g. "
+                f'"{pattern.rstrip("/")}/*.toml"'
             )
         for file in matches:
-            if not file.is_file():
-                continue
+            if not file.is_file() or file.resolve() in seen:
+                continue  # folders; a file named twice, or the config itself
+            seen.add(file.resolve())
             text, problem = _read_text(file)
             if problem is not None or text is None:
                 problems.append(problem or ConfigProblem(str(file), None, "", "cannot be read"))

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import logging
 import signal
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -21,6 +23,13 @@ from aiohttp import web
 
 from service.clock import Clock, SystemClock
 from service.config import Config, load_config
+from service.connections import (
+    KEEPALIVE_TIMEOUT,
+    ConnectionGuard,
+    accept_error_handler,
+    open_file_limit,
+    server_limits,
+)
 from service.dispatcher import Dispatcher
 from service.errors import StaywatchError
 from service.metrics import CONFIG_OK
@@ -37,13 +46,14 @@ from service.publish import (
 )
 from service.reload import ConfigChange, Reloader
 from service.scheduler import Waker
-from service.status import ACKS_CHANGED, sqlite_path, status_snapshot
+from service.status import ACKS_CHANGED, RELOAD_ERRORS, sqlite_path, status_snapshot
 from service.store import Store
 from service.sync import replan
 from service.systemd import Notifier
 from service.tokens import TokenIndex
 from service.transport import Transport, make_transport
 from service.web import CachedFeed, make_app
+from service.worker import off_loop
 
 log = logging.getLogger("staywatch")
 
@@ -51,6 +61,27 @@ log = logging.getLogger("staywatch")
 TOKEN_RECHECK_SECONDS = 1.0
 #: How soon a dispatch round that failed (database unreachable) is tried again.
 DISPATCH_RETRY_SECONDS = 5
+
+
+#: How long a stop waits for the dispatch round in progress, and for connections to close.
+STOP_DISPATCH_SECONDS = 5.0
+STOP_CLOSE_SECONDS = 2.0
+WEB_SHUTDOWN_SECONDS = 1.0
+
+
+@dataclass
+class _WebServer:
+    """The listening socket, its connection guard and aiohttp's runner."""
+
+    runner: web.AppRunner
+    listener: asyncio.Server
+    guard: ConnectionGuard
+
+    async def close(self) -> None:
+        """Stop listening, then close the connections (in-flight answers get a second)."""
+        self.listener.close()
+        with contextlib.suppress(Exception, asyncio.TimeoutError):
+            await asyncio.wait_for(self.runner.cleanup(), STOP_CLOSE_SECONDS)
 
 
 def run_daemon(path: Path) -> int:
@@ -179,7 +210,10 @@ class Daemon:
             return None
         if self.config.person(person) is None:
             return None
-        for occurrence in plan(self.config, when, when, people=[person], singles_unbounded=True):
+        planned = await off_loop(
+            plan, self.config, when, when, people=[person], singles_unbounded=True
+        )
+        for occurrence in planned:
             if occurrence.deadline == deadline and occurrence.date == when:
                 return occurrence
         return None
@@ -234,6 +268,7 @@ class Daemon:
         self._transport = make_transport(self.config)
         await replan(self.config, self.store, self.clock.now(), skip_unchanged=True)
         CONFIG_OK.set(1)
+        await self._record_config_errors([])  # a failed reload of an earlier run is past
         await self._rebuild_tokens()
 
         dispatcher = Dispatcher(
@@ -249,7 +284,7 @@ class Daemon:
             clock=self.clock,
         )
         self._dispatcher, self._waker = dispatcher, waker
-        runner = await self._start_web()
+        web_server = await self._start_web()
         reloader = Reloader(self.path, lambda: self.config, self._apply, self._reject)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -277,13 +312,19 @@ class Daemon:
         waker.stop()
         waker.kick()
         # The current batch finishes (or its claims are released); nothing new is claimed.
+        # A stop never waits long (systemd, and people, expect it within seconds): a send
+        # cut short is repeated after the restart, with the same Message-ID.
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(dispatch_task, timeout=dispatcher.lease_seconds)
+            await asyncio.wait_for(
+                dispatch_task, timeout=min(dispatcher.lease_seconds, STOP_DISPATCH_SECONDS)
+            )
+        # A plan still running in its thread is abandoned with the tasks awaiting it.
         for task in (watch_task, watchdog_task, *self._background):
             task.cancel()
         await asyncio.gather(watch_task, watchdog_task, *self._background, return_exceptions=True)
-        await runner.cleanup()
-        await dispatcher.close()
+        await web_server.close()
+        with contextlib.suppress(Exception, asyncio.TimeoutError):
+            await asyncio.wait_for(dispatcher.close(), STOP_CLOSE_SECONDS)
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(signum)
         log.info("stopped")
@@ -294,20 +335,45 @@ class Daemon:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _start_web(self) -> web.AppRunner:
-        runner = web.AppRunner(make_app(self), access_log=None, handle_signals=False)
+    async def _start_web(self) -> _WebServer:
+        # Idle and half-open clients are bounded (see service.connections): they must
+        # never use up the descriptors that delivery and the database need.
+        limits = server_limits(open_file_limit(), self.config.mail.concurrency)
+        runner = web.AppRunner(
+            make_app(self),
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=KEEPALIVE_TIMEOUT,
+            shutdown_timeout=WEB_SHUTDOWN_SECONDS,
+        )
         await runner.setup()
+        guard = ConnectionGuard(limits.cap)
+        server = runner.server
+        assert server is not None
         host, _, port = self.config.feed.listen.rpartition(":")
-        site = web.TCPSite(runner, host.strip("[]"), int(port))
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(accept_error_handler(loop.get_exception_handler()))
         try:
-            await site.start()
+            listener = await loop.create_server(
+                guard.wrap(server),
+                host.strip("[]"),
+                int(port),
+                backlog=limits.backlog,
+                reuse_address=True,
+            )
         except OSError as exc:
             await runner.cleanup()
             raise StaywatchError(
                 f"cannot listen on {self.config.feed.listen}: {exc.strerror}; stop the other "
                 "process or change [feed] listen"
             ) from None
-        return runner
+        log.info(
+            "HTTP: at most %d connections (open-file limit %d); %.0f s for a request's headers",
+            limits.cap,
+            limits.limit,
+            guard.header_timeout,
+        )
+        return _WebServer(runner, listener, guard)
 
     async def _dispatch_loop(self, dispatcher: Dispatcher, waker: Waker) -> None:
         while not dispatcher.stopping:
@@ -362,12 +428,23 @@ class Daemon:
     async def _apply(self, config: Config, change: ConfigChange) -> None:
         # Re-plan first: if the database fails, the old config stays in force and the
         # next reload tries again.
-        if not change.empty:
-            await replan(config, self.store, self.clock.now(), people=change.people(config))
         old = self._config
+        if not change.empty:
+            try:
+                await replan(config, self.store, self.clock.now(), people=change.people(config))
+            except Exception:
+                # Part of the new plan may be stored: plan those people as the config
+                # in force says, so that only what it plans goes out.
+                if old is not None:
+                    with contextlib.suppress(Exception):
+                        await replan(
+                            old, self.store, self.clock.now(), people=change.people(config)
+                        )
+                raise
         self._config = config
         self.config_errors = []
         CONFIG_OK.set(1)
+        await self._record_config_errors([])
         if old is not None and old.mail != config.mail:
             previous, self._transport = self._transport, make_transport(config)
             self._dispatcher.transport = self._transport
@@ -387,6 +464,14 @@ class Daemon:
         self.notifier.notify(
             f"STATUS=config has {len(problems)} error(s); running on the last good config"
         )
+        await self._record_config_errors(problems)
+
+    async def _record_config_errors(self, problems: list[str]) -> None:
+        """Keep the reload's problems in the store, where ``staywatch status`` reads them."""
+        try:
+            await self.store.set_meta(RELOAD_ERRORS, json.dumps(problems) if problems else "")
+        except StaywatchError as exc:
+            log.error("could not record the config errors: %s", exc)
 
     async def _rebuild_tokens(self) -> None:
         prefix = generation_key("")

@@ -32,6 +32,19 @@ class ConfigProblem:
         return f"{place}:{where} {self.message}"
 
 
+#: A message lists this many problems, then how many more there are.
+SHOWN_PROBLEMS = 200
+
+
+def problem_lines(problems: Sequence[object], limit: int = SHOWN_PROBLEMS) -> list[str]:
+    """The first ``limit`` problems as lines, then one line counting the rest."""
+    lines = [str(p) for p in problems[:limit]]
+    rest = len(problems) - limit
+    if rest > 0:
+        lines.append(f"... and {rest} more problem{'s' if rest != 1 else ''}")
+    return lines
+
+
 class ConfigError(StaywatchError):
     """The config file is not valid."""
 
@@ -39,7 +52,7 @@ class ConfigError(StaywatchError):
         self.problems = tuple(problems)
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} in the config"
-        super().__init__(head + ":\n" + "\n".join(str(p) for p in self.problems))
+        super().__init__(head + ":\n" + "\n".join(problem_lines(self.problems)))
 
 
 class ReferenceError_(StaywatchError):

@@ -49,11 +49,13 @@ from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT
 
 from service.config import (
+    NO_EXPIRY_HINT,
     Config,
     Deadline,
     NhisEnrolment,
     Person,
     RegistrationChange,
+    include_matches,
     index_lines,
     load_config,
     parse_config,
@@ -112,8 +114,10 @@ _BOOL_COLUMNS = frozenset({"nhis_autopay", ENROLMENT_COLUMN})
 #: Written by export, ignored by import.
 EXPORT_ONLY = ("next_deadline", "next_date", "days_left")
 REQUIRED = ("id", "name", "email")
+#: What to do with an out-of-range date in a spreadsheet ("9999-12-31" for "never").
+IMPORT_NO_EXPIRY_HINT = "leave the cell empty for no expiry"
 
-_DATE = re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})\.?$")
+_DATE = re.compile(r"\A(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})\.?\Z")
 _TRUE = {"true", "yes", "y", "1", "o", "on"}
 _FALSE = {"false", "no", "n", "0", "x", "off"}
 _SPLIT = re.compile(r"[;,]")
@@ -131,6 +135,39 @@ class ImportProblems(StaywatchError):
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} in {source}; nothing was written"
         super().__init__(head + ":\n" + "\n".join(self.problems))
+
+
+# -- formula guard ---------------------------------------------------------------------
+
+#: A cell a spreadsheet would run as a formula (or DDE command): one that starts with
+#: = + - @ (also their full-width forms, which some spreadsheets read as the ASCII
+#: ones), after any blanks, or with a tab or line break.
+_FORMULA = re.compile(r"\A(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20])")
+#: Plain numbers (a negative days_left) are not formulas and stay numbers.
+_NUMBER = re.compile(r"\A-?[0-9]+(?:\.[0-9]+)?\Z")
+
+
+def _runs_as_formula(text: str) -> bool:
+    if _FORMULA.match(text) and not _NUMBER.fullmatch(text):
+        return True
+    # A value that itself starts with the guard's apostrophe is guarded too, so that
+    # reading it back never takes away an apostrophe that was really there.
+    return text.startswith("'") and _runs_as_formula(text[1:])
+
+
+def spreadsheet_cell(value: str) -> str:
+    """``value`` as a CSV cell that no spreadsheet runs as a formula (a leading ``'``).
+
+    :func:`read_csv` undoes it, so an export imports back to the same values.
+    """
+    return "'" + value if _runs_as_formula(value) else value
+
+
+def unguarded_cell(cell: str) -> str:
+    """The value :func:`spreadsheet_cell` guarded; any other cell as it is."""
+    if cell.startswith("'") and _runs_as_formula(cell[1:]):
+        return cell[1:]
+    return cell
 
 
 # -- reading the CSV -------------------------------------------------------------
@@ -238,7 +275,7 @@ def read_csv(path: Path) -> CsvTable:
     columns = tuple(name for name in header if name in COLUMNS)
     rows: list[CsvRow] = []
     for number, record in records[1:]:
-        cells = [cell.strip() for cell in record]
+        cells = [unguarded_cell(cell.strip()) for cell in record]
         if not any(cells):
             continue
         values = {
@@ -520,7 +557,7 @@ def _people_by_file(config: Config) -> _Sources:
     for source in config.sources or (config.path,):
         try:
             raw = tomllib.loads(source.read_text(encoding="utf-8").removeprefix("\ufeff"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        except (OSError, ValueError, RecursionError):  # reported by load_config
             continue
         for person in raw.get("person", []) if isinstance(raw.get("person"), list) else []:
             if isinstance(person, dict) and isinstance(person.get("id"), str):
@@ -839,7 +876,11 @@ def _validate(
     """
     others: list[str] = []
     for pattern in patterns:
-        for file in sorted(base.glob(pattern)) if pattern else []:
+        try:
+            matches = include_matches(base, pattern)
+        except ValueError:
+            matches = []  # parse_config reports the pattern
+        for file in matches:
             if file.is_file() and os.path.normpath(file) != str(target):
                 others.append(glob.escape(os.path.relpath(file, base).replace(os.sep, "/")))
     doc = tomlkit.parse(main_text)
@@ -867,7 +908,8 @@ def _validate(
                 deadlines = people[index].get("deadline", []) if index < len(people) else []
                 column = _column_for(path, problem.message, [d.get("id") for d in deadlines])
                 if column is not None:
-                    out.append((row, column, _without_key(problem.message, path)))
+                    message = problem.message.replace(NO_EXPIRY_HINT, IMPORT_NO_EXPIRY_HINT)
+                    out.append((row, column, _without_key(message, path)))
                     continue
             moved = ConfigProblem(str(target), local, problem.where, problem.message)
             out.append((None, "", str(moved)))
@@ -932,10 +974,19 @@ def write_import(result: ImportResult) -> None:
 
 
 def _create_file(target: Path, data: bytes, like: Path) -> None:
-    """A new file with the main config's mode, written to a temp file and linked in place."""
+    """A new file with the main config's mode, owner and group, written to a temp file
+    and linked in place. Folders made for it get the config's owner and group too."""
     try:
+        config = os.stat(like)
+        missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
         target.parent.mkdir(parents=True, exist_ok=True)
-        mode = os.stat(like).st_mode & 0o777
+        owner = (config.st_uid, config.st_gid)
+        # Root importing for a root:staywatch 0640 config must not leave a file (or a
+        # folder) the daemon cannot read, or that `staywatch set` cannot replace.
+        chown = os.geteuid() == 0 and owner != (os.geteuid(), os.getegid())
+        if chown:
+            for folder in reversed(missing):
+                os.chown(folder, *owner)
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise StaywatchError(f"cannot create {target}: {exc.strerror}") from None
@@ -943,7 +994,9 @@ def _create_file(target: Path, data: bytes, like: Path) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), mode)
+            os.fchmod(handle.fileno(), config.st_mode & 0o777)
+            if chown:
+                os.fchown(handle.fileno(), *owner)
             os.fsync(handle.fileno())
         try:
             os.link(temp, target)
@@ -1036,5 +1089,8 @@ def export_csv(config: Config, today: date, *, bom: bool = False) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=[*COLUMNS, *EXPORT_ONLY], lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(export_rows(config, today))
+    writer.writerows(
+        {column: spreadsheet_cell(value) for column, value in row.items()}
+        for row in export_rows(config, today)
+    )
     return ("\ufeff" if bom else "") + out.getvalue()

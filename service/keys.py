@@ -14,12 +14,14 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+# \A and \Z, never ^ and $: "$" also matches before a final newline, and "nl\n"
+# must not pass for "nl". ASCII digits only: int() would read other scripts' digits.
 _DURATION = re.compile(
-    r"^(?P<sign>-)?P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?"
-    r"(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
-    r"(?:(?P<seconds>\d+)S)?)?$"
+    r"\A(?P<sign>-)?P(?!\Z)(?:(?P<years>[0-9]+)Y)?(?:(?P<months>[0-9]+)M)?"
+    r"(?:(?P<weeks>[0-9]+)W)?(?:(?P<days>[0-9]+)D)?(?:T(?=[0-9])(?:(?P<hours>[0-9]+)H)?"
+    r"(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+)S)?)?\Z"
 )
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+SLUG = re.compile(r"\A[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?\Z")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -37,7 +39,7 @@ class Duration:
     @classmethod
     def parse(cls, text: str) -> Duration:
         """Parse ``P30D``, ``P4M``, ``PT0S``, ``-P1D``, ``P1DT2H`` ...; raise ValueError."""
-        match = _DURATION.match(text.strip().upper())
+        match = _DURATION.fullmatch(text.strip().upper())
         if not match:
             raise ValueError(f"'{text}' is not an ISO 8601 duration; write e.g. P30D, P4M or PT2H")
         parts = {k: int(v) for k, v in match.groupdict().items() if v and k != "sign"}
@@ -173,7 +175,7 @@ class ReminderKey:
         if len(parts) != 4:
             raise ValueError(f"'{text}' is not a reminder key PERSON/DEADLINE/YYYY-MM-DD/OFFSET")
         person, deadline, day, offset = parts
-        if not SLUG.match(person) or not SLUG.match(deadline):
+        if not SLUG.fullmatch(person) or not SLUG.fullmatch(deadline):
             raise ValueError(f"'{text}' does not start with a valid PERSON/DEADLINE")
         try:
             parsed = date.fromisoformat(day)

@@ -17,6 +17,7 @@ from service.keys import base_occurrence
 from service.plan import Occurrence, plan
 from service.store import ReminderRow, Store
 from service.texts import kind_name
+from service.worker import off_loop
 
 #: Most urgent first.
 STATUS_ORDER = {"overdue": 0, "failed": 1, "pending": 2, "sent": 3, "acknowledged": 4}
@@ -88,7 +89,8 @@ async def office_rows(
     """
     people = [p for p in config.people if office.covers(p)]
     ids = [p.id for p in people]
-    occurrences = plan(
+    occurrences = await off_loop(
+        plan,
         config,
         today - LOOKBACK,
         today + timedelta(days=config.service.horizon_days),

@@ -25,6 +25,7 @@ from service.tokens import (
     office_token,
     sign_action,
 )
+from service.worker import off_loop
 
 ADMIN_SCOPE = "*"
 #: Past occurrences stay in calendars this long, so a subscriber sees recent history.
@@ -161,7 +162,9 @@ async def _document(
     now = (clock or SystemClock()).now()
     today = now.astimezone(ZoneInfo(config.service.timezone)).date()
     start, end = feed_window(config, today)
-    occurrences = plan(config, start, end, people=[p.id for p in people], singles_unbounded=True)
+    occurrences = await off_loop(
+        plan, config, start, end, people=[p.id for p in people], singles_unbounded=True
+    )
     acknowledged: set[str] = await store.acknowledged(person) if store else set()
     installation = installation_id(secret_of(config))
     fingerprints = event_fingerprints(

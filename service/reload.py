@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -11,7 +12,9 @@ from pathlib import Path
 from watchfiles import awatch
 
 from service.config import Config, load_config
-from service.errors import ConfigError, StaywatchError
+from service.errors import ConfigError, StaywatchError, problem_lines
+from service.logs import redact
+from service.worker import off_loop
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +92,18 @@ def diff_configs(old: Config, new: Config) -> ConfigChange:
     return change
 
 
+#: How soon the watcher starts again after the file watching itself failed.
+WATCH_RETRY_SECONDS = 1.0
+
+
 class Reloader:
-    """Reloads the config on request or when the file changes."""
+    """Reloads the config on request or when one of its files changes.
+
+    Nothing that goes wrong while loading or applying a reload ends the watcher or
+    the daemon: the last good config stays in force, the problem is logged (with
+    its traceback when it is not a config error) and reported through
+    ``on_invalid``, and the next edit (or SIGHUP) tries again.
+    """
 
     def __init__(
         self,
@@ -106,48 +119,105 @@ class Reloader:
         self._lock = asyncio.Lock()
 
     async def reload(self, reason: str) -> bool:
-        """Load the file; apply it when valid. Returns True when it was valid."""
+        """Load the file; apply it when valid. Returns True when it was applied."""
         async with self._lock:
             try:
-                config = await asyncio.to_thread(load_config, self.path)
-            except ConfigError as exc:
-                problems = [str(p) for p in exc.problems]
-                log.error(
-                    "config reload (%s) failed; still running on the last good config",
+                return await self._reload(reason)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception(
+                    "config reload (%s) failed unexpectedly; still running on the last good config",
                     reason,
                     extra={"action": "reload"},
                 )
-                for problem in problems:
-                    log.error("%s", problem, extra={"action": "reload"})
-                await self._on_invalid(problems)
-                return False
-            change = diff_configs(self._current(), config)
-            if change.restart_needed:
-                log.warning(
-                    "config reload: %s changed; restart staywatch to apply",
-                    ", ".join(change.restart_needed),
+                await self._report(
+                    [
+                        redact(
+                            f"{self.path}: the reload failed unexpectedly ({type(exc).__name__}: "
+                            f"{exc}); staywatch keeps the last good config; the log has the "
+                            "details"
+                        )
+                    ]
                 )
-            try:
-                await self._on_valid(config, change)
-            except StaywatchError as exc:
-                # Keep watching: the next edit (or SIGHUP) tries again.
-                log.error("config reload (%s) could not be applied: %s", reason, exc)
                 return False
-            log.info(
-                "config reloaded (%s): %s", reason, change.summary(), extra={"action": "reload"}
+
+    async def _reload(self, reason: str) -> bool:
+        try:
+            # In a thread of its own: checking a large or odd file must not stall the loop.
+            config = await off_loop(load_config, self.path)
+        except ConfigError as exc:
+            problems = [str(p) for p in exc.problems]
+            log.error(
+                "config reload (%s) failed; still running on the last good config",
+                reason,
+                extra={"action": "reload"},
             )
-            return True
+            for line in problem_lines(problems):
+                log.error("%s", line, extra={"action": "reload"})
+            await self._report(problems)
+            return False
+        change = diff_configs(self._current(), config)
+        if change.restart_needed:
+            log.warning(
+                "config reload: %s changed; restart staywatch to apply",
+                ", ".join(change.restart_needed),
+            )
+        try:
+            await self._on_valid(config, change)
+        except StaywatchError as exc:
+            # Keep watching: the next edit (or SIGHUP) tries again.
+            log.error("config reload (%s) could not be applied: %s", reason, exc)
+            await self._report([redact(f"{self.path}: the reload could not be applied ({exc})")])
+            return False
+        log.info("config reloaded (%s): %s", reason, change.summary(), extra={"action": "reload"})
+        return True
+
+    async def _report(self, problems: list[str]) -> None:
+        try:
+            await self._on_invalid(problems)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not record the config errors")
+
+    def watched(self) -> set[Path]:
+        """The config file and every file it includes now."""
+        files = {self.path.resolve()}
+        try:
+            files.update(p.resolve() for p in self._current().sources)
+        except Exception:  # pragma: no cover - a config always has its sources
+            log.exception("could not list the included files")
+        return files
 
     async def watch(self, stop: asyncio.Event) -> None:
-        """Reload whenever the file is written or replaced, until ``stop`` is set."""
-        target = self.path.resolve()
-        folder = target.parent
+        """Reload whenever one of the config's files is written or replaced, until ``stop``.
+
+        The watcher never ends on its own: a failure of the file watching itself
+        is logged and watching starts again.
+        """
+        while not stop.is_set():
+            files = self.watched()
+            try:
+                if await self._watch(files, stop):
+                    continue  # the set of included files changed: watch the new one
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("watching the config failed; watching again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), WATCH_RETRY_SECONDS)
+
+    async def _watch(self, files: set[Path], stop: asyncio.Event) -> bool:
+        """Watch ``files``; True when a reload changed which files the config reads."""
+        folders = sorted({f.parent for f in files if f.parent.is_dir()})
 
         def relevant(_change: object, path: str) -> bool:
-            return Path(path).name == target.name
+            return Path(path).resolve() in files or Path(path) in files
 
         async for _changes in awatch(
-            folder,
+            *folders,
             watch_filter=relevant,
             stop_event=stop,
             debounce=200,
@@ -155,3 +225,6 @@ class Reloader:
             recursive=False,
         ):
             await self.reload("file changed")
+            if self.watched() != files:
+                return True
+        return False

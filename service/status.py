@@ -6,6 +6,7 @@ the web server serves them as JSON.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import AsyncIterator
@@ -29,11 +30,13 @@ from service.store.reconcile import RESTORABLE
 HEARTBEAT_STALE = timedelta(minutes=3)
 #: Meta key bumped when an acknowledgement is recorded outside the daemon (``done``).
 ACKS_CHANGED = "acks_changed"
+#: Meta key: the problems of the running daemon's last failed reload (JSON list, or empty).
+RELOAD_ERRORS = "reload_errors"
 
 
 def sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL, or None for other databases."""
-    match = re.match(r"^sqlite(?:\+\w+)?:///(.+)$", url)
+    match = re.fullmatch(r"sqlite(?:\+\w+)?:///(.+)", url)
     return Path(match.group(1)) if match else None
 
 
@@ -253,7 +256,7 @@ def _fallback_database_url(path: Path) -> str | None:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         url = raw.get("service", {}).get("database", ServiceSection().database)
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None
     if not isinstance(url, str):
         return None
@@ -315,6 +318,40 @@ async def status_snapshot(
     return snapshot
 
 
+#: What ``/healthz`` tells anyone who can reach the port: counts, booleans and instants,
+#: never keys, names, addresses, paths, server replies or config error texts.
+PUBLIC_HEALTH = (
+    "config_ok",
+    "db",
+    "pending",
+    "sent",
+    "failed",
+    "acknowledged",
+    "skipped",
+    "next_due",
+    "last_plan",
+    "last_reload",
+)
+
+
+def public_health(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a health snapshot that may be shown without the admin token."""
+    return {key: snapshot.get(key) for key in PUBLIC_HEALTH}
+
+
+def is_healthy(snapshot: dict[str, Any]) -> bool:
+    """True when the database answers and the config in force is the file's."""
+    return bool(snapshot.get("db_ok", False) and snapshot.get("config_ok", False))
+
+
+def _reload_errors(stored: str | None) -> list[str]:
+    try:
+        found = json.loads(stored) if stored else []
+    except ValueError:
+        return []
+    return [str(p) for p in found] if isinstance(found, list) else []
+
+
 async def _fill_from_store(snapshot: dict[str, Any], store: Store, now: datetime) -> None:
     try:
         counts = await store.counts()
@@ -330,6 +367,12 @@ async def _fill_from_store(snapshot: dict[str, Any], store: Store, now: datetime
             beat = datetime.fromisoformat(heartbeat)
             fresh = now - beat.astimezone(UTC) < HEARTBEAT_STALE
             snapshot["daemon"] = f"{'running' if fresh else 'stopped'} (last seen {heartbeat})"
+            if fresh:
+                # The daemon may be running on an older config than the file says.
+                for problem in _reload_errors(await store.get_meta(RELOAD_ERRORS)):
+                    if problem not in snapshot["config_errors"]:
+                        snapshot["config_errors"].append(problem)
+                snapshot["config_ok"] = not snapshot["config_errors"]
         snapshot["failures"] = [
             {"key": row.key, "reason": row.reason or "", "at": row.updated_at.isoformat()}
             for row in await store.failures(limit=20)

@@ -14,6 +14,7 @@ from service.metrics import PLAN_SECONDS
 from service.plan import plan, store_window
 from service.rules import BusinessCalendar
 from service.store import ReconcileStats, Store
+from service.worker import off_loop
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ async def replan(
     """
     started = time.perf_counter()
     today = now.astimezone(ZoneInfo(config.service.timezone)).date()
-    basis = plan_basis(config, today) if people is None else ""
+    basis = await off_loop(plan_basis, config, today) if people is None else ""
     if skip_unchanged and basis and await store.get_meta(PLAN_BASIS) == basis:
         log.info("config and day as at the last plan: nothing to re-plan")
         return ReconcileStats(unchanged=len(config.people))
@@ -51,8 +52,9 @@ async def replan(
     # memory the daemon took once it keeps for good.
     for first in range(0, len(ids), PLAN_BATCH):
         batch = ids[first : first + PLAN_BATCH]
-        occurrences = plan(
-            config, start, end, people=batch, singles_unbounded=True, calendar=calendar
+        # Off the event loop: an odd config must not stall sending, HTTP or a stop.
+        occurrences = await off_loop(
+            plan, config, start, end, people=batch, singles_unbounded=True, calendar=calendar
         )
         stats += await store.reconcile(
             occurrences, people=[i for i in batch if i in present], window_start=start, now=now

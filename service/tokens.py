@@ -39,7 +39,7 @@ TAG_BYTES = 16
 #: Bytes of the public installation id (16 hex characters).
 INSTALLATION_ID_BYTES = 8
 
-_ACTION = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_ACTION = re.compile(r"\A[a-z][a-z0-9_-]{0,31}\Z")
 _LINK_VERSION = "1"
 
 TokenKind = Literal["person", "admin", "office"]
@@ -247,7 +247,7 @@ def sign_action(secret: bytes, *, occurrence: str, action: str = "ack", expires:
 
     The same inputs give the same string. Expiry is kept to the second.
     """
-    if not _ACTION.match(action):
+    if not _ACTION.fullmatch(action):
         raise ValueError(f"'{action}' is not an action name (lower-case letters, digits, -, _)")
     if not occurrence or "|" in occurrence:
         raise ValueError(f"'{occurrence}' is not an occurrence key PERSON/DEADLINE/YYYY-MM-DD")

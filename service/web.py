@@ -27,13 +27,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.clock import Clock
 from service.config import Config
+from service.errors import StaywatchError
 from service.feed import calendar_name
 from service.i18n import jinja_environment, use_locale
+from service.importer import spreadsheet_cell
 from service.links import google_calendar_url, outlook_calendar_url, webcal_url
 from service.metrics import FEED_REQUESTS, REGISTRY, REMINDERS
 from service.offices import STATUS_ORDER, OfficeRow, office_zone
 from service.plan import Occurrence
 from service.publish import FeedDocument, calendar_url
+from service.status import is_healthy, public_health
 from service.store import Store
 from service.texts import action_label, days_left_phrase, kind_name, ui
 from service.tokens import ExpiredLink, InvalidLink, verify_action
@@ -543,16 +546,27 @@ async def office_page(request: web.Request) -> web.StreamResponse:
 
 def _csv_cell(value: str | int) -> str | int:
     """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return spreadsheet_cell(value) if isinstance(value, str) else value
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """GET /healthz: the status object plus ``db``; 503 when unhealthy."""
-    snapshot = await request.app[STATE].snapshot()
-    healthy = snapshot.get("db_ok", False) and snapshot.get("config_ok", False)
-    return web.json_response(snapshot, status=200 if healthy else 503)
+    """GET /healthz: counts, booleans and instants; 503 when unhealthy.
+
+    With ``?token=`` the admin feed token (``staywatch feed-url --all``), the whole
+    ``status --json`` object: failures with the server's replies, config errors.
+    """
+    state = request.app[STATE]
+    snapshot = await state.snapshot()
+    status = 200 if is_healthy(snapshot) else 503
+    token = request.query.get("token", "")
+    found = None
+    if token:
+        try:
+            found = await state.lookup_token(token)
+        except StaywatchError:
+            found = None  # the database is down: the answer says so (db: false, 503)
+    body = snapshot if found is not None and found[0] == "admin" else public_health(snapshot)
+    return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -270,7 +270,9 @@ def test_hot_reload_bad_config_and_sighup(
     daemon = run_daemon(config)
     daemon.wait_ready()
     status, health = http_get(port, "/healthz")
-    assert (status, health["config_ok"], health["db_ok"]) == (200, True, True)
+    assert (status, health["config_ok"], health["db"]) == (200, True, True)
+    admin = staywatch("feed-url", "--all", "-c", str(config)).stdout.strip()
+    admin_token = admin.rsplit("/", 1)[1].removesuffix(".ics")
 
     # 1. A new person appended (the file rewritten in place) is planned without a restart.
     with_bob = good + person("bob", at_deadline("call", t.at(3)))
@@ -294,6 +296,8 @@ def test_hot_reload_bad_config_and_sighup(
     assert any(e.startswith(located) and "2027-02-30" in e for e in cli["config_errors"])
     status, health = http_get(port, "/healthz")
     assert (status, health["config_ok"]) == (503, False)
+    assert "config_errors" not in health  # error texts name paths: the admin token shows them
+    status, health = http_get(port, f"/healthz?token={admin_token}")
     assert any(e.startswith(located) for e in health["config_errors"])
 
     # ... and an already-planned reminder still goes out on time.

@@ -335,3 +335,41 @@ async def test_watch_survives_a_failure_to_apply_a_config(config_file: Path) -> 
         stop.set()
         with contextlib.suppress(StaywatchError):
             await asyncio.wait_for(task, NOTICE_TIMEOUT)
+
+
+async def test_watch_survives_any_error_and_reports_it(
+    config_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = Calls(load_config(config_file))
+    failures: list[Exception] = [RuntimeError("plan exploded"), RecursionError("deep")]
+
+    async def on_valid(new: Config, change: ConfigChange) -> None:
+        if failures:
+            raise failures.pop(0)
+        await calls.on_valid(new, change)
+
+    reloader = Reloader(config_file, lambda: calls.current, on_valid, calls.on_invalid)
+    stop = asyncio.Event()
+    task = asyncio.create_task(reloader.watch(stop))
+    try:
+        base = read(config_file)
+        for n, name in enumerate(("dan", "eve", "fay")):
+            text = base + person(name, ("visa", "2027-07-01"))
+            if n == 0:
+                await until_noticed(calls, lambda text=text: write(config_file, text))
+            else:
+                await calls.next_call(lambda text=text: write(config_file, text))
+            assert not task.done(), task
+        assert [p[0].split(": ", 1)[1] for p in calls.invalid] == [
+            "the reload failed unexpectedly (RuntimeError: plan exploded); staywatch keeps the "
+            "last good config; the log has the details",
+            "the reload failed unexpectedly (RecursionError: deep); staywatch keeps the last "
+            "good config; the log has the details",
+        ]
+        assert [p.id for p in calls.current.people][-1] == "fay"
+        tracebacks = [r for r in caplog.records if "failed unexpectedly" in r.getMessage()]
+        assert len(tracebacks) == 2
+        assert all(r.exc_info is not None for r in tracebacks)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, NOTICE_TIMEOUT)

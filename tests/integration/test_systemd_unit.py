@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from service.connections import MAX_CONNECTIONS, RESERVED_FDS, server_limits
+
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "staywatch.service"
 DOCS = REPO / "docs" / "deployment.md"
@@ -130,6 +132,15 @@ def test_watchdog_and_timeouts() -> None:
     assert re.fullmatch(r"\d+s?", watchdog)
     assert int(watchdog.rstrip("s")) >= 10
     assert values("TimeoutStopSec")
+
+
+def test_open_files_leave_room_for_connections_and_the_reserve() -> None:
+    (limit,) = values("LimitNOFILE")
+    limits = server_limits(int(limit), mail_concurrency=64)
+    # Soft and hard alike (no "soft:hard"): the daemon cannot raise it under @resources.
+    assert limit.isdigit()
+    assert limits.cap == MAX_CONNECTIONS
+    assert limits.cap + limits.backlog + RESERVED_FDS + 2 * 64 <= int(limit)
 
 
 def test_system_call_filter_starts_from_system_service() -> None:

@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from service.publish import ack_url
+from service.status import PUBLIC_HEALTH
 from service.store.models import metadata
 from service.tokens import feed_token, installation_id, sign_action
 from service.web import NOT_FOUND
@@ -536,10 +537,8 @@ async def test_healthz_reports_and_turns_503_on_a_broken_config(web_daemon: WebD
     assert reply.status == 200
     assert reply.headers["Content-Type"].startswith("application/json")
     health = json.loads(reply.body)
-    for key in ("config_ok", "config_errors", "pending", "sent", "failed", "last_reload", "db"):
-        assert key in health, key
+    assert set(health) == set(PUBLIC_HEALTH)  # counts, booleans and instants only
     assert health["config_ok"] is True
-    assert health["config_errors"] == []
     assert health["db"] is True
     assert health["sent"] == 2  # the reminder of each person already due at start
     assert health["pending"] == 5
@@ -547,6 +546,7 @@ async def test_healthz_reports_and_turns_503_on_a_broken_config(web_daemon: WebD
     assert health["last_plan"]
 
     feed_url = await web_daemon.feed_url("li-wei")
+    admin = (await web_daemon.feed_url(None)).rsplit("/", 1)[1].removesuffix(".ics")
     good = web_daemon.config_path.read_text(encoding="utf-8")
     web_daemon.config_path.write_text(
         good.replace('language = "zh"', 'language = "fr"'), encoding="utf-8"
@@ -558,9 +558,10 @@ async def test_healthz_reports_and_turns_503_on_a_broken_config(web_daemon: WebD
 
     broken = json.loads((await poll(unhealthy, what="/healthz to answer 503")).body)
     assert broken["config_ok"] is False
-    assert broken["config_errors"]
-    assert any("language" in problem for problem in broken["config_errors"])
+    assert "config_errors" not in broken
     assert broken["db"] is True
+    details = json.loads((await web_daemon.request("GET", f"/healthz?token={admin}")).body)
+    assert any("language" in problem for problem in details["config_errors"])
     # The daemon keeps serving on the last good config.
     feed = await web_daemon.request("GET", feed_url, IDENTITY)
     assert feed.status == 200

@@ -22,9 +22,11 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from service.clock import FixedClock
 from service.config import load_config
 from service.dispatcher import Dispatcher
+from service.publish import secret_of
 from service.render import message_id_for
 from service.store import Store
 from service.sync import replan
+from service.tokens import admin_token
 from service.transport import SmtpTransport
 from tests.fixtures.daemon import free_port, staywatch
 from tests.fixtures.smtp import RecordingHandler, Script, SmtpServer, plain_server
@@ -335,6 +337,9 @@ async def test_550_and_554_are_tried_once_and_reported_in_status_and_healthz(
         status, health = await local.get_json("/healthz")
         assert status == 200
         assert health["failed"] == 2
+        assert "failures" not in health  # replies name addresses: the admin token shows them
+        admin = admin_token(secret_of(load_config(path)))
+        status, health = await local.get_json(f"/healthz?token={admin}")
         reasons = {f["key"]: f["reason"] for f in health["failures"]}
         assert "550 5.1.1 No such user here" in reasons[keys["ana"]]
         assert "554 5.7.1 Message rejected as spam" in reasons[keys["bob"]]

@@ -720,3 +720,22 @@ def test_database_url_does_not_depend_on_a_later_chdir(
     monkeypatch.chdir(tmp_path / "elsewhere")
     expected = (tmp_path / "config" / "var" / "staywatch.db").resolve()
     assert config.database_url == f"sqlite:///{expected}"
+
+
+@pytest.mark.parametrize("end", ["\\n", "\\r\\n", "\\u2028", "\\u0085"])  # TOML escapes
+@pytest.mark.parametrize("key", ["person", "deadline", "tag", "office"])
+def test_an_id_with_a_trailing_line_end_is_refused(key: str, end: str) -> None:
+    ident = f'"nl{end}"'
+    text = {
+        "person": PERSON.replace('id = "wang-fang"', f"id = {ident}"),
+        "deadline": deadline('  kind = "custom"\n  title = "t"\n  date = 2027-01-01', "x").replace(
+            'id = "x"', f"id = {ident}"
+        ),
+        "tag": PERSON + f"tags = [{ident}]\n",
+        "office": PERSON
+        + f'\n[[office]]\nid = {ident}\nname = "O"\nemail = ["o@example.org"]\npeople = ["*"]\n',
+    }[key]
+    problem = only_problem(text)
+    assert "is not a valid id" in problem.message
+    # The message stays one line: the id's line end is shown, not printed.
+    assert str(problem).splitlines() == [str(problem)]

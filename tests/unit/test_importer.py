@@ -11,18 +11,32 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 import pytest
+import tomlkit
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from service.cli import main
-from service.config import load_config
+from service.config import Config, load_config, parse_config
 from service.errors import StaywatchError
-from service.importer import COLUMNS, export_rows, plan_import, write_import
+from service.importer import (
+    COLUMNS,
+    export_csv,
+    export_rows,
+    plan_import,
+    read_csv,
+    spreadsheet_cell,
+    unguarded_cell,
+    write_import,
+)
+from service.web import _csv_cell
 
 MAIN = """\
 # The main config: service settings and one person kept by hand.
@@ -400,3 +414,132 @@ def test_a_file_changed_during_the_import_is_not_overwritten(config: Path, tmp_p
     with pytest.raises(StaywatchError, match="was changed by someone else"):
         write_import(result)
     assert target.read_text(encoding="utf-8") == edited
+
+
+# -- formulas ------------------------------------------------------------------------------
+
+#: What spreadsheets (Excel, LibreOffice, Google Sheets) start a formula or a DDE call with;
+#: some read the full-width forms as the ASCII ones.
+FORMULA_STARTS = "=+-@\uff1d\uff0b\uff0d\uff20"
+FORMULAS = [
+    '=HYPERLINK("http://evil/","x")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)",
+    " =1+1",
+    "\t=1+1",
+    "\u3000=1+1",
+    '\uff1dHYPERLINK("http://evil/")',
+    "\uff0b1",
+    "\uff0d1",
+    "\uff20SUM(1)",
+    "'=already quoted",
+]
+
+
+def runs_as_formula(cell: str) -> bool:
+    """How a spreadsheet reads a cell: a formula when it starts with one of those, after
+    blanks, or with a tab or line break; a plain number stays a number."""
+    if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", cell):
+        return False
+    first = cell.lstrip()[:1]
+    return cell[:1] in ("\t", "\r", "\n") or (first != "" and first in FORMULA_STARTS)
+
+
+def people_config(names: Sequence[str]) -> Config:
+    text = "".join(
+        f'[[person]]\nid = "p-{i}"\nname = {tomlkit.string(name).as_string()}\n'
+        f'email = ["p{i}@example.org"]\n'
+        for i, name in enumerate(names)
+    )
+    return parse_config(text, "names.toml")
+
+
+#: Text a name may hold (one line).
+LINE_TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n\x00"))
+NAMES = st.one_of(
+    LINE_TEXT,
+    st.builds(
+        lambda blank, start, rest: blank + start + rest,
+        st.sampled_from(["", " ", "  ", "\t", "\u3000", "'", "''"]),
+        st.sampled_from(FORMULA_STARTS),
+        LINE_TEXT,
+    ),
+)
+# import strips the blanks around a cell: only a guard keeps leading ones
+NAMES = NAMES.filter(
+    lambda name: name.rstrip() == name and (name.lstrip() == name or spreadsheet_cell(name) != name)
+)
+
+
+@pytest.mark.parametrize("name", FORMULAS)
+def test_export_never_writes_a_formula(name: str, tmp_path: Path) -> None:
+    text = export_csv(people_config([name]), date(2027, 1, 1))
+    (exported,) = list(csv.DictReader(io.StringIO(text)))
+    assert not runs_as_formula(exported["name"])
+    assert exported["name"].endswith(name.lstrip("'"))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(NAMES.filter(lambda n: n.strip() != ""), min_size=1, max_size=5))
+def test_an_exported_name_imports_back_unchanged(names: list[str], tmp_path: Path) -> None:
+    config = people_config(names)
+    path = tmp_path / "export.csv"
+    path.write_text(export_csv(config, date(2027, 1, 1), bom=True), encoding="utf-8")
+    table = read_csv(path)
+    assert [row.cells["name"] for row in table.rows] == names
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        assert not any(runs_as_formula(r["name"]) for r in csv.DictReader(handle))
+
+
+@given(st.text())
+def test_the_dashboard_csv_uses_the_same_guard(text: str) -> None:
+    cell = _csv_cell(text)
+    assert cell == spreadsheet_cell(text)
+    assert not runs_as_formula(str(cell))
+    assert unguarded_cell(str(cell)) == text
+    assert _csv_cell(-3) == -3
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files to another owner")
+def test_a_new_people_file_gets_the_configs_owner_group_and_mode(
+    config: Path, tmp_path: Path
+) -> None:
+    # As deployed: root:staywatch 0640 (here nobody and a group that is not root's).
+    owner, group = 65534, 50
+    os.chown(config, owner, group)
+    os.chmod(config, 0o640)
+    source = write_csv(tmp_path / "x.csv", [row(1)])
+    result = run("import", str(source), "-c", str(config))
+    assert result.exit_code == 0, result.output
+    target = tmp_path / "people" / "imported.toml"
+    made = target.stat()
+    assert (made.st_uid, made.st_gid, made.st_mode & 0o777) == (owner, group, 0o640)
+    folder = target.parent.stat()
+    assert (folder.st_uid, folder.st_gid) == (owner, group)
+    # The main config, edited to include it, keeps its owner and mode as well.
+    kept = config.stat()
+    assert (kept.st_uid, kept.st_gid, kept.st_mode & 0o777) == (owner, group, 0o640)
+
+
+def test_import_refuses_addresses_rendering_cannot_send(config: Path, tmp_path: Path) -> None:
+    source = write_csv(
+        tmp_path / "x.csv",
+        [
+            row(1, email="Bob <bob@corp.local>"),
+            row(2, email="ünï@corp.local"),
+            row(3, email="it@corp.local; HR@Bücher.de"),
+        ],
+    )
+    result = run("import", str(source), "-c", str(config))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == [
+        f"{source}:2:email: 'Bob <bob@corp.local>' is not a valid e-mail address; write only "
+        "the address (bob@corp.local), without a name or <>",
+        f"{source}:3:email: 'ünï@corp.local' is not a valid e-mail address (Internationalized "
+        "characters before the @-sign are not supported: 'ï', 'ü'.)",
+    ]
+    good = write_csv(tmp_path / "y.csv", [row(3, email="it@corp.local; HR@Bücher.de")])
+    assert run("import", str(good), "-c", str(config)).exit_code == 0
+    (person,) = [p for p in load_config(config).people if p.id == "person-0003"]
+    assert person.email == ("it@corp.local", "HR@xn--bcher-kva.de")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.keys import Duration, ReminderKey, resolve_wall_time
+from service.keys import SLUG, Duration, ReminderKey, resolve_wall_time
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -234,3 +234,27 @@ def test_reminder_keys_order_by_person_deadline_date() -> None:
         "a/visa/2027-02-01/P1D",
         "b/visa/2027-01-01/P1D",
     ]
+
+
+# -- ids are whole matches -------------------------------------------------------------
+
+#: Everything str.splitlines and the regex ``$`` treat as a line end.
+LINE_ENDS = ["\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+SLUGS = st.from_regex(r"\A[a-z0-9](?:[a-z0-9_-]{0,20}[a-z0-9])?\Z")
+
+
+@given(SLUGS, st.sampled_from(LINE_ENDS))
+def test_a_slug_with_a_line_end_is_not_a_slug(slug: str, end: str) -> None:
+    assert SLUG.fullmatch(slug)
+    assert not SLUG.match(slug + end)
+    assert not SLUG.fullmatch(slug + end)
+    with pytest.raises(ValueError, match="valid PERSON/DEADLINE"):
+        ReminderKey.parse(f"{slug + end}/visa/2027-03-14/P1D")
+    with pytest.raises(ValueError, match="valid PERSON/DEADLINE"):
+        ReminderKey.parse(f"{slug}/visa{end}/2027-03-14/P1D")
+
+
+@pytest.mark.parametrize("digits", ["P３０D", "P٣٠D", "PT２H"])
+def test_durations_take_ascii_digits_only(digits: str) -> None:
+    with pytest.raises(ValueError, match="not an ISO 8601 duration"):
+        Duration.parse(digits)

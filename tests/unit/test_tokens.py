@@ -218,6 +218,12 @@ def test_action_link_round_trip() -> None:
     assert verify_action(SECRET, signed, NOW) == ActionClaim(OCCURRENCE, "ack", expires)
 
 
+@pytest.mark.parametrize("action", ["ack\n", "ack\r\n", "\nack"])
+def test_action_names_with_a_line_end_are_refused(action: str) -> None:
+    with pytest.raises(ValueError, match="not an action name"):
+        sign_action(SECRET, occurrence=OCCURRENCE, action=action, expires=NOW)
+
+
 def test_action_link_is_deterministic() -> None:
     expires = NOW + timedelta(days=30)
     first = sign_action(SECRET, occurrence=OCCURRENCE, action="ack", expires=expires)
