@@ -17,17 +17,27 @@ from typing import Any, Protocol
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from multidict import CIMultiDict
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.clock import Clock
 from service.config import Config
+from service.i18n import jinja_environment, use_locale
 from service.metrics import FEED_REQUESTS, REGISTRY, REMINDERS
 from service.offices import STATUS_ORDER, OfficeRow, office_zone
 from service.plan import Occurrence
 from service.publish import FeedDocument
 from service.store import Store
-from service.texts import action_label, days_left_phrase, kind_name, ui
+from service.texts import (
+    action_label,
+    covered_month,
+    days_left_phrase,
+    kind_name,
+    long_date,
+    status_label,
+    ui,
+)
 from service.tokens import ExpiredLink, InvalidLink, verify_action
 
 NOT_FOUND = b"Not found\n"
@@ -162,9 +172,8 @@ def make_app(state: WebState) -> web.Application:
     """The aiohttp application with every route of the contract."""
     app = web.Application(middlewares=[_security_headers])
     app[STATE] = state
-    app[PAGES] = Environment(
-        loader=PackageLoader("service", "templates/web"),
-        autoescape=select_autoescape(["html"]),
+    app[PAGES] = jinja_environment(
+        PackageLoader("service", "templates/web"), autoescape=select_autoescape(["html"])
     )
     app.router.add_get("/calendar/{token}.ics", calendar)
     app.router.add_get("/office/{name}", office_page)
@@ -245,18 +254,32 @@ def _not_modified(request: web.Request, etags: frozenset[str], last_modified: da
     return False
 
 
+#: The languages of a page about a link whose person is not known: English, and
+#: Korean, which every foreign resident meets on forms and counters.
+UNKNOWN_READER = ("en", "ko")
+
+
 async def _verified(request: web.Request) -> tuple[Occurrence | None, web.Response | None]:
     state = request.app[STATE]
     try:
         claim = verify_action(state.secret, request.match_info["signed"], state.clock.now())
-    except ExpiredLink:
-        return None, _page(request, "expired.html", status=410)
+    except ExpiredLink as expired:
+        reader = _reader(request, expired.claim.occurrence)
+        return None, _notice(request, "link_expired", reader, status=410)
     except InvalidLink:
-        return None, _not_found()
+        # Cut short or tampered with: nothing in it can be trusted, not even whose it is.
+        return None, _notice(request, "link_invalid", UNKNOWN_READER, status=404)
     occurrence = await state.occurrence(claim.occurrence)
     if occurrence is None or claim.action != "ack":
-        return None, _page(request, "gone.html", status=410)
+        reader = _reader(request, claim.occurrence)
+        return None, _notice(request, "link_gone", reader, status=410)
     return occurrence, None
+
+
+def _reader(request: web.Request, occurrence_key: str) -> tuple[str, ...]:
+    """The languages of a page for the person a genuine link belongs to."""
+    person = request.app[STATE].config.person(occurrence_key.partition("/")[0])
+    return (person.language,) if person is not None else UNKNOWN_READER
 
 
 def _language(request: web.Request, occurrence: Occurrence | None) -> str:
@@ -268,6 +291,23 @@ def _language(request: web.Request, occurrence: Occurrence | None) -> str:
     return "en"
 
 
+_PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+
+
+def _notice(
+    request: web.Request, message: str, languages: tuple[str, ...], *, status: int
+) -> web.Response:
+    """A page that says one thing (``ui(message)``), in each of ``languages``."""
+    env = request.app[PAGES]
+    blocks = []
+    for lang in dict.fromkeys(languages):
+        with use_locale(lang) as chosen:
+            blocks.append({"lang": chosen, "text": ui(message, chosen)})
+    # One language per reader; the page's own language is the first.
+    html = env.get_template("notice.html").render(lang=blocks[0]["lang"], blocks=blocks)
+    return web.Response(status=status, text=html, content_type="text/html", headers=_PRIVATE)
+
+
 def _page(
     request: web.Request,
     template: str,
@@ -276,31 +316,27 @@ def _page(
     occurrence: Occurrence | None = None,
     **extra: Any,
 ) -> web.Response:
-    lang = _language(request, occurrence)
     env = request.app[PAGES]
-
-    def text(key: str, **values: object) -> str:
-        return ui(key, lang, **values)
-
-    context: dict[str, Any] = {"lang": lang, "ui": text, **extra}
-    if occurrence is not None:
-        state = request.app[STATE]
-        person = state.config.person(occurrence.person)
-        context.update(
-            occurrence=occurrence,
-            label=action_label(
-                occurrence.kind, lang, occurrence.date, occurrence.covers, title=occurrence.title
-            ),
-            what=occurrence.title or kind_name(occurrence.kind, lang),
-            name=person.name if person else occurrence.person,
-        )
-    html = env.get_template(template).render(**context)
-    return web.Response(
-        status=status,
-        text=html,
-        content_type="text/html",
-        headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
-    )
+    with use_locale(_language(request, occurrence)) as lang:
+        context: dict[str, Any] = {"lang": lang, **extra}
+        if occurrence is not None:
+            state = request.app[STATE]
+            person = state.config.person(occurrence.person)
+            context.update(
+                occurrence=occurrence,
+                label=action_label(
+                    occurrence.kind,
+                    lang,
+                    occurrence.date,
+                    occurrence.covers,
+                    title=occurrence.title,
+                ),
+                what=occurrence.title or kind_name(occurrence.kind, lang),
+                name=person.name if person else occurrence.person,
+                day=long_date(occurrence.date, lang),
+            )
+        html = env.get_template(template).render(**context)
+    return web.Response(status=status, text=html, content_type="text/html", headers=_PRIVATE)
 
 
 async def act_page(request: web.Request) -> web.Response:
@@ -381,34 +417,37 @@ async def office_page(request: web.Request) -> web.StreamResponse:
                 "Content-Disposition": f'attachment; filename="{filename}"',
             },
         )
-    lang = office.language
     counts = dict.fromkeys(STATUS_ORDER, 0)
     for row in faceted:
         counts[row.status] = counts.get(row.status, 0) + 1
     kinds = sorted({r.kind for r in rows})
     tags = sorted({t for r in rows for t in r.tags})
     query = {k: v for k, v in (("kind", kind), ("status", status), ("tag", tag)) if v}
-    html = (
-        request.app[PAGES]
-        .get_template("office.html")
-        .render(
-            lang=lang,
-            office=office,
-            today=today,
-            rows=shown,
-            total=len(rows),
-            counts=counts,
-            statuses=list(STATUS_ORDER),
-            kinds=[(k, kind_name(k, lang)) for k in kinds],
-            tags=tags,
-            kind=kind,
-            status=status,
-            tag=tag,
-            token=token,
-            query=query,
-            days_left=lambda days: days_left_phrase(days, lang),
+    with use_locale(office.language) as lang:
+        html = (
+            request.app[PAGES]
+            .get_template("office.html")
+            .render(
+                lang=lang,
+                office=office,
+                today=today,
+                rows=shown,
+                total=len(rows),
+                counts=counts,
+                statuses=list(STATUS_ORDER),
+                kinds=[(k, kind_name(k, lang)) for k in kinds],
+                tags=tags,
+                kind=kind,
+                status=status,
+                tag=tag,
+                token=token,
+                query=query,
+                days_left=lambda days: days_left_phrase(days, lang),
+                status_label=lambda name: status_label(name, lang),
+                covered=lambda what, covers: covered_month(what, covers, lang),
+                strong=lambda value: Markup("<strong>%s</strong>") % value,
+            )
         )
-    )
     return web.Response(text=html, content_type="text/html", headers=private)
 
 
