@@ -342,13 +342,14 @@ def _buddhist(pattern: str, year: int) -> str:
 def format_day(day: date, lang: str, style: DayStyle = "long") -> str:
     """A calendar day for people: "Sunday, 14 March 2027", "2027년 3월 14일(일)", ...
 
-    ``short`` is the subject-line form with weekday ("Sun 14 Mar"),
-    ``short_year`` the same with the year, ``date`` the long date without
-    weekday ("14 March 2027"), ``day_month`` the day and month
-    without weekday ("14 March"), ``weekday``/``weekday_short`` the weekday
-    alone, ``weekday_with_date`` the weekday as it goes next to a date ("Sunday";
-    Korean brackets a short one: "(일)"), ``month`` the month and year ("March 2027"), ``month_name`` the
-    month alone. Thai years are Buddhist-era years (2027 is 2570).
+    Styles: ``short``, the subject-line form with weekday ("Sun 14 Mar");
+    ``short_year``, the same with the year; ``date``, the long date without
+    weekday ("14 March 2027"); ``day_month`` ("14 March"); ``day_of_month``, a
+    day after another of the same month in a list ("11일", where the language
+    leaves the month out); ``weekday`` and ``weekday_short``; ``weekday_with_date``,
+    the weekday as it goes next to a date ("Sunday", Korean "일"); ``month``
+    ("March 2027"); ``month_name`` ("March"); ``numeric``. Thai years are
+    Buddhist-era years (2027 is 2570).
     """
     from babel.dates import format_date
 
