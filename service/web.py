@@ -168,13 +168,18 @@ STATE = web.AppKey("state", WebState)
 PAGES = web.AppKey("pages", Environment)
 
 
+def page_environment() -> Environment:
+    """The templates of the web pages, with ``_()`` reading the language of each rendering."""
+    return jinja_environment(
+        PackageLoader("service", "templates/web"), autoescape=select_autoescape(["html"])
+    )
+
+
 def make_app(state: WebState) -> web.Application:
     """The aiohttp application with every route of the contract."""
     app = web.Application(middlewares=[_security_headers])
     app[STATE] = state
-    app[PAGES] = jinja_environment(
-        PackageLoader("service", "templates/web"), autoescape=select_autoescape(["html"])
-    )
+    app[PAGES] = page_environment()
     app.router.add_get("/calendar/{token}.ics", calendar)
     app.router.add_get("/office/{name}", office_page)
     app.router.add_get("/act/{signed}", act_page)
