@@ -166,6 +166,9 @@ class CachedFeed:
 
 STATE = web.AppKey("state", WebState)
 PAGES = web.AppKey("pages", Environment)
+#: The page every cut-off or altered /act/ link gets, rendered once: the same bytes
+#: and the same time for each, so that no answer says anything about the link.
+INVALID_LINK_PAGE = web.AppKey("invalid_link_page", bytes)
 
 
 def page_environment() -> Environment:
@@ -180,6 +183,7 @@ def make_app(state: WebState) -> web.Application:
     app = web.Application(middlewares=[_security_headers])
     app[STATE] = state
     app[PAGES] = page_environment()
+    app[INVALID_LINK_PAGE] = _notice_html(app[PAGES], "link_invalid", UNKNOWN_READER).encode()
     app.router.add_get("/calendar/{token}.ics", calendar)
     app.router.add_get("/office/{name}", office_page)
     app.router.add_get("/act/{signed}", act_page)
@@ -195,8 +199,9 @@ async def _security_headers(request: web.Request, handler: Any) -> web.StreamRes
     try:
         response = await handler(request)
     except web.HTTPNotFound:
-        # A path no route matches (an empty or cut-off token) looks like a wrong token.
-        response = _not_found()
+        # A path no route matches (an empty or cut-off token) looks like a wrong token,
+        # and a mangled /act/ link like any other bad link.
+        response = _invalid_link(request) if request.path.startswith("/act/") else _not_found()
     headers = response.headers
     for name, value in SECURITY_HEADERS:
         headers.setdefault(name, value)
@@ -205,6 +210,17 @@ async def _security_headers(request: web.Request, handler: Any) -> web.StreamRes
 
 def _not_found() -> web.Response:
     return web.Response(status=404, body=NOT_FOUND, content_type="text/plain")
+
+
+def _invalid_link(request: web.Request) -> web.Response:
+    """The one answer to every cut-off or altered /act/ link: 404 and a page saying so."""
+    return web.Response(
+        status=404,
+        body=request.app[INVALID_LINK_PAGE],
+        content_type="text/html",
+        charset="utf-8",
+        headers=_PRIVATE,
+    )
 
 
 async def calendar(request: web.Request) -> web.StreamResponse:
@@ -273,7 +289,7 @@ async def _verified(request: web.Request) -> tuple[Occurrence | None, web.Respon
         return None, _notice(request, "link_expired", reader, status=410)
     except InvalidLink:
         # Cut short or tampered with: nothing in it can be trusted, not even whose it is.
-        return None, _notice(request, "link_invalid", UNKNOWN_READER, status=404)
+        return None, _invalid_link(request)
     occurrence = await state.occurrence(claim.occurrence)
     if occurrence is None or claim.action != "ack":
         reader = _reader(request, claim.occurrence)
@@ -299,17 +315,21 @@ def _language(request: web.Request, occurrence: Occurrence | None) -> str:
 _PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 
-def _notice(
-    request: web.Request, message: str, languages: tuple[str, ...], *, status: int
-) -> web.Response:
-    """A page that says one thing (``ui(message)``), in each of ``languages``."""
-    env = request.app[PAGES]
+def _notice_html(env: Environment, message: str, languages: tuple[str, ...]) -> str:
+    """A page that says one thing (``ui(message)``), once in each of ``languages``."""
     blocks = []
     for lang in dict.fromkeys(languages):
         with use_locale(lang) as chosen:
             blocks.append({"lang": chosen, "text": ui(message, chosen)})
-    # One language per reader; the page's own language is the first.
-    html = env.get_template("notice.html").render(lang=blocks[0]["lang"], blocks=blocks)
+    # The page's own language is the first reader's.
+    return env.get_template("notice.html").render(lang=blocks[0]["lang"], blocks=blocks)
+
+
+def _notice(
+    request: web.Request, message: str, languages: tuple[str, ...], *, status: int
+) -> web.Response:
+    """A page that says one thing, for the readers of ``languages``."""
+    html = _notice_html(request.app[PAGES], message, languages)
     return web.Response(status=status, text=html, content_type="text/html", headers=_PRIVATE)
 
 
