@@ -566,6 +566,7 @@ async def test_wrong_tokens_and_links_all_look_the_same(
     assert high - low < max(0.5 * low, 0.0001), {k: f"{v * 1e3:.2f} ms" for k, v in medians.items()}
     print(
         f"FIGURE s12-tokens: {count} wrong tokens/links ({len(kinds)} kinds): all 404, one "
-        f"body for tokens and one page for links; medians {', '.join(f'{k} {v * 1e3:.2f} ms' for k, v in medians.items())}; "
+        f"body for tokens and one page for links; medians "
+        f"{', '.join(f'{k} {v * 1e3:.2f} ms' for k, v in medians.items())}; "
         f"log lines from the web side 0"
     )
