@@ -35,6 +35,7 @@ from service.i18n import (
     use_locale,
 )
 from service.kinds import Language
+from service.rules import OFFICE_VISIT_KINDS
 
 #: The languages with a catalog (English, the language of the message ids, included).
 LANGUAGES: tuple[Language, ...] = available_languages()
@@ -547,7 +548,7 @@ def advice(
     :func:`overdue_advice` says what to do instead.
     """
     text = _kind(kind)
-    if past and text.overdue is not None:
+    if past and _overdue_step(kind) is not None:
         return []
     with use_locale(lang) as lang_:
         if kind == "nhis_premium" and autopay:
@@ -556,9 +557,31 @@ def advice(
         return [_filled(message, lang_) or "" for message in chosen]
 
 
+#: Past the date, for a kind done at an office that has no words of its own for it.
+_OVERDUE_AT_AN_OFFICE = Step(
+    NP_(
+        "office visit",
+        "If it is not done, call 1345 or go to your immigration office today. If it is "
+        "done, press the button below and the reminders stop.",
+    ),
+    NP_(
+        "office visit",
+        "If it is not done, they should call 1345 or go to their immigration office today. "
+        "If it is done, record it below and the reminders stop.",
+    ),
+)
+
+
+def _overdue_step(kind: str) -> Step | None:
+    step = _kind(kind).overdue
+    if step is None and kind in OFFICE_VISIT_KINDS:
+        return _OVERDUE_AT_AN_OFFICE
+    return step
+
+
 def overdue_advice(kind: str, lang: str, *, office: bool = False) -> str | None:
     """What to do once the date has passed, for kinds done at an office; else None."""
-    step = _kind(kind).overdue
+    step = _overdue_step(kind)
     if step is None:
         return None
     with use_locale(lang):

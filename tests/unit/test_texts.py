@@ -486,3 +486,18 @@ def test_languages_accepted_in_config_all_render() -> None:
     for lang in LANGUAGES:
         assert countdown(3, lang)
         assert ui("footer", lang, key="k")
+
+
+@pytest.mark.parametrize("lang", WRITTEN)
+def test_an_office_visit_kind_without_its_own_words_still_says_call_1345_past_the_date(
+    lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A kind whose texts are not written yet (it reads as a personal deadline), done at
+    # an office: past the date it must not keep pointing to steps that no longer hold.
+    monkeypatch.setattr(texts, "OFFICE_VISIT_KINDS", OFFICE_VISIT_KINDS | {"newborn_status"})
+    assert advice("newborn_status", lang, past=True) == []
+    for office in (False, True):
+        text = overdue_advice("newborn_status", lang, office=office)
+        assert text is not None
+        assert "1345" in text
+    assert overdue_advice("passport_expiry", lang) is None
