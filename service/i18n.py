@@ -139,8 +139,14 @@ def translations(lang: str) -> _gettext.NullTranslations:
         fresh = mo.stat().st_mtime >= po.stat().st_mtime
     except FileNotFoundError:
         fresh = False
-    data = mo.read_bytes() if fresh else compile_catalog(po)
-    if not fresh:
+    data = None
+    if fresh:
+        try:
+            data = mo.read_bytes()
+        except OSError:
+            data = None  # e.g. written by another user with a private mode
+    if data is None:
+        data = compile_catalog(po)
         _keep(mo, data)
     return _gettext.GNUTranslations(io.BytesIO(data))
 
@@ -166,6 +172,9 @@ def _keep(mo: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        # mkstemp makes the file private; the daemon may run as another user than
+        # whoever compiled it first, and a catalog holds nothing secret.
+        os.chmod(tmp, 0o644)
         os.replace(tmp, mo)
     except OSError:
         Path(tmp).unlink(missing_ok=True)

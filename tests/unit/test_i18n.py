@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -227,3 +228,32 @@ def test_a_person_without_a_catalog_gets_english_mail_and_calendar(lang: str) ->
         language=lang,
     )
     assert b"SUMMARY:Visa (period of stay) expires" in body
+
+
+def test_a_compiled_catalog_is_readable_by_everyone_and_an_unreadable_one_is_recompiled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "ko" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    po = folder / "staywatch.po"
+    po.write_bytes(i18n.catalog_path("ko").read_bytes())
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.translations.cache_clear()
+    try:
+        assert i18n.translations("ko").gettext("What to do") == "해야 할 일"
+        mo = folder / "staywatch.mo"
+        assert mo.stat().st_mode & 0o777 == 0o644
+        # A .mo this process cannot read (another user's, private): compiled again.
+        i18n.translations.cache_clear()
+        real_read = Path.read_bytes
+
+        def unreadable(self: Path) -> bytes:
+            if self == mo:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_read(self)
+
+        monkeypatch.setattr(Path, "read_bytes", unreadable)
+        assert i18n.translations("ko").gettext("What to do") == "해야 할 일"
+    finally:
+        monkeypatch.undo()
+        i18n.translations.cache_clear()
