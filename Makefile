@@ -41,11 +41,17 @@ test: lint typecheck layers pytest
 # Message catalogs: extract every message from service/ and the templates into
 # service/locale/staywatch.pot, merge it into each language's .po (new messages
 # arrive empty, changed ones fuzzy: translate them, then `make test` passes).
+# The template is replaced only when a message changed, not for its date alone, so
+# an idle run leaves the catalogs untouched.
+POT := service/locale/staywatch.pot
 catalogs: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k NP_:1c,2 --no-location --sort-output \
 		--project=staywatch --copyright-holder="staywatch contributors" \
-		-o service/locale/staywatch.pot service
-	$(BIN)/pybabel update -i service/locale/staywatch.pot -d service/locale -D staywatch \
+		-o $(POT).new service
+	@if [ -f $(POT) ] && diff -q -I '^"POT-Creation-Date:' -I '^# Copyright (C)' \
+		-I '^# FIRST AUTHOR' $(POT) $(POT).new >/dev/null; then rm $(POT).new; \
+	else mv $(POT).new $(POT); fi
+	$(BIN)/pybabel update -i $(POT) -d service/locale -D staywatch \
 		--no-wrap --ignore-obsolete
 	$(BIN)/pybabel compile -d service/locale -D staywatch --statistics
 

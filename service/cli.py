@@ -424,6 +424,51 @@ def send_test(ctx: click.Context, address: str) -> None:
 
 @main.command()
 @config_option
+@click.argument("key", metavar="KEY")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "html", "eml"]),
+    default="text",
+    show_default=True,
+    help="text: the headers people see and the text part; html: the HTML part; "
+    "eml: the whole message as the daemon delivers it.",
+)
+@click.pass_context
+def preview(ctx: click.Context, key: str, fmt: str) -> None:
+    """Print the message a reminder KEY sends (or sent), as the daemon renders it; nothing is sent.
+
+    KEY is PERSON/DEADLINE/YYYY-MM-DD/OFFSET (see `staywatch upcoming`); an
+    escalation to an office adds +OFFICE.
+    """
+    from service.clock import SystemClock
+    from service.compose import preview as compose_preview
+
+    config = _load(ctx)
+    shown = _run(compose_preview(config, key, now=SystemClock().now()))
+    if shown.warning:
+        click.echo(f"Warning: {shown.warning}", err=True)
+    message = shown.message
+    if fmt == "eml":
+        sys.stdout.buffer.write(message.as_bytes(policy=message.policy.clone(linesep="\n")))
+        sys.stdout.buffer.flush()
+        return
+    subtype = "html" if fmt == "html" else "plain"
+    part = message.get_body((subtype,))
+    body = str(part.get_content()) if part is not None else ""
+    if fmt == "html":
+        click.echo(body, nl=False)
+        return
+    for name in ("Subject", "From", "To", "Cc", "Date"):
+        if message[name] is not None:
+            click.echo(f"{name}: {message[name]}")
+    click.echo(f"X-Staywatch-Key: {shown.key} ({shown.status})")
+    click.echo()
+    click.echo(body, nl=False)
+
+
+@main.command()
+@config_option
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Run the daemon: scheduler, delivery, calendar feed and config reload."""

@@ -451,7 +451,7 @@ class Daemon:
             if previous is not None:
                 await previous.close()
         if not change.empty:
-            await record_config_change(self.store, self.clock.now(), change.summary())
+            await record_config_change(self.store, self.clock.now(), change)
         await self.store.set_meta("last_reload", self.clock.now().isoformat())
         await self._rebuild_tokens()
         self._invalidate_feeds(None)

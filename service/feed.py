@@ -271,13 +271,13 @@ def _description(lang: str, event: _Event, business: BusinessCalendar) -> str:
         if occ.note and not event.person.hide_details:
             lines.append(occ.note)
         if occ.moved:
-            lines.append(texts.moved_notice(occ.nominal, occ.date, occ.moved[0].reason, lang))
+            lines.append(texts.moved_days_notice(occ.moved, occ.date, lang))
         if occ.closed:
             lines.append(_closed(lang, occ.date, occ.closed, business))
         if event.done:
             lines.append(texts.ui("done", lang))
     else:
-        lines.append(texts.ui("deadline_on", lang, date=occ.date.isoformat()))
+        lines.append(texts.ui("deadline_on", lang, date=texts.long_date(occ.date, lang)))
         if event.closed_notice and occ.closed:
             lines.append(_closed(lang, occ.date, occ.closed, business))
     return "\n".join(lines)
@@ -298,7 +298,7 @@ def _words(lang: str, event: _Event, business: BusinessCalendar, all_people: boo
     return _Words(
         summary=_summary(lang, event, all_people),
         description=_description(lang, event, business),
-        category=texts.kind_name(event.occurrence.kind, lang),
+        category=texts.kind_category(event.occurrence.kind, lang),
         alarms=tuple(texts.stage_label(label, a.days_left, lang) for a in event.alarms),
     )
 
@@ -455,6 +455,11 @@ def calendar_name(person: Person | None, language: str = "en") -> str:
         if person.hide_details
         else texts.ui("calendar_name", language, name=person.name)
     )
+
+
+def office_calendar_name(office_name: str, language: str = "en") -> str:
+    """The X-WR-CALNAME of an office's combined calendar, in the office's ``language``."""
+    return texts.ui("calendar_name", language, name=office_name)
 
 
 def etag_for(body: bytes) -> str:

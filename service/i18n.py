@@ -70,6 +70,29 @@ def language(value: str | None) -> Language:
     return SOURCE_LANGUAGE
 
 
+@cache
+def has_catalog(lang: str) -> bool:
+    """True for English (the message ids) and for languages whose ``.po`` file exists."""
+    chosen = language(lang)
+    return chosen == SOURCE_LANGUAGE or catalog_path(chosen).exists()
+
+
+def rendering_language(lang: str | None) -> Language:
+    """The language a message for a ``lang`` reader is written in.
+
+    ``lang`` itself when it has a catalog, else English: words, dates and
+    numbers alike, so that no sentence mixes two languages while a
+    translation is on its way.
+    """
+    chosen = language(lang)
+    return chosen if has_catalog(chosen) else SOURCE_LANGUAGE
+
+
+def available_languages() -> tuple[Language, ...]:
+    """The languages messages can be written in today: English and every catalog."""
+    return tuple(lang for lang in LANGUAGES if has_catalog(lang))
+
+
 def current_language() -> Language:
     """The language of the rendering in progress (English outside :func:`use_locale`)."""
     return _current.get()
@@ -77,8 +100,12 @@ def current_language() -> Language:
 
 @contextmanager
 def use_locale(lang: str | None) -> Iterator[Language]:
-    """Render in ``lang`` (unknown languages: English) until the block ends."""
-    chosen = language(lang)
+    """Render for a ``lang`` reader until the block ends; yields the language used.
+
+    Unknown languages and languages without a catalog are written in English
+    (see :func:`rendering_language`).
+    """
+    chosen = rendering_language(lang)
     token = _current.set(chosen)
     try:
         yield chosen
@@ -112,8 +139,14 @@ def translations(lang: str) -> _gettext.NullTranslations:
         fresh = mo.stat().st_mtime >= po.stat().st_mtime
     except FileNotFoundError:
         fresh = False
-    data = mo.read_bytes() if fresh else compile_catalog(po)
-    if not fresh:
+    data = None
+    if fresh:
+        try:
+            data = mo.read_bytes()
+        except OSError:
+            data = None  # e.g. written by another user with a private mode
+    if data is None:
+        data = compile_catalog(po)
         _keep(mo, data)
     return _gettext.GNUTranslations(io.BytesIO(data))
 
@@ -139,6 +172,9 @@ def _keep(mo: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        # mkstemp makes the file private; the daemon may run as another user than
+        # whoever compiled it first, and a catalog holds nothing secret.
+        os.chmod(tmp, 0o644)
         os.replace(tmp, mo)
     except OSError:
         Path(tmp).unlink(missing_ok=True)
@@ -215,21 +251,53 @@ def jinja_environment(loader: BaseLoader, **options: Any) -> Environment:
 
 # -- dates and numbers ----------------------------------------------------------------
 
-DayStyle = Literal["long", "short", "month", "month_name", "numeric"]
+DayStyle = Literal[
+    "long",
+    "short",
+    "short_year",
+    "date",
+    "day_month",
+    "day_of_month",
+    "weekday",
+    "weekday_short",
+    "weekday_with_date",
+    "month",
+    "month_name",
+    "numeric",
+]
 
 #: Patterns where the locale's CLDR default is not how people there write it in a
 #: letter. Korean puts the weekday in brackets right after the day: "3월 14일(일)".
 _PATTERNS: dict[tuple[Language, DayStyle], str] = {
     ("ko", "long"): "y년 M월 d일(E)",
     ("ko", "short"): "M월 d일(E)",
+    ("ko", "short_year"): "y년 M월 d일(E)",
+    ("ko", "date"): "y년 M월 d일",
+    ("ko", "day_month"): "M월 d일",
+    ("ko", "day_of_month"): "d일",
+    ("ko", "weekday_with_date"): "E",
     ("zh", "long"): "y年M月d日（EEEE）",
     ("zh", "short"): "M月d日（EEE）",
+    ("zh", "short_year"): "y年M月d日（EEE）",
+    ("zh", "date"): "y年M月d日",
+    ("zh", "day_month"): "M月d日",
+    ("zh", "day_of_month"): "d日",
+    ("zh", "weekday_with_date"): "EEE",
     ("zh", "month_name"): "M月",
 }
-#: CLDR skeletons (or named formats) for the other languages.
+#: CLDR skeletons (or named formats) for the other languages. ``day_of_month``
+#: (a day after another of the same month in a list: "10월 10일·11일") falls back
+#: to the full ``day_month`` where a language has no pattern for it.
 _SKELETONS: dict[DayStyle, str] = {
     "long": "full",
     "short": "MMMEd",
+    "short_year": "yMMMEd",
+    "date": "yMMMMd",
+    "day_month": "MMMMd",
+    "day_of_month": "MMMMd",
+    "weekday": "EEEE",
+    "weekday_short": "EEE",
+    "weekday_with_date": "EEEE",
     "month": "yMMMM",
     "month_name": "LLLL",
     "numeric": "yMd",
@@ -244,6 +312,7 @@ def babel_locale(lang: str) -> str:
     return BABEL_LOCALES[language(lang)]
 
 
+@cache
 def _pattern(lang: Language, style: DayStyle) -> str:
     from babel.dates import get_date_format
     from babel.dates import parse_pattern as _parse
@@ -254,8 +323,8 @@ def _pattern(lang: Language, style: DayStyle) -> str:
     skeleton = _SKELETONS[style]
     if skeleton == "full":
         return str(get_date_format("full", locale=babel_locale(lang)).pattern)
-    if skeleton == "LLLL":
-        return "LLLL"
+    if skeleton in ("LLLL", "EEEE", "EEE"):
+        return skeleton
     from babel import Locale
     from babel.dates import match_skeleton
 
@@ -282,9 +351,14 @@ def _buddhist(pattern: str, year: int) -> str:
 def format_day(day: date, lang: str, style: DayStyle = "long") -> str:
     """A calendar day for people: "Sunday, 14 March 2027", "2027년 3월 14일(일)", ...
 
-    ``short`` is the subject-line form with weekday ("Sun 14 Mar"), ``month``
-    the month and year ("March 2027"), ``month_name`` the month alone. Thai
-    years are Buddhist-era years (2027 is 2570).
+    Styles: ``short``, the subject-line form with weekday ("Sun 14 Mar");
+    ``short_year``, the same with the year; ``date``, the long date without
+    weekday ("14 March 2027"); ``day_month`` ("14 March"); ``day_of_month``, a
+    day after another of the same month in a list ("11일", where the language
+    leaves the month out); ``weekday`` and ``weekday_short``; ``weekday_with_date``,
+    the weekday as it goes next to a date ("Sunday", Korean "일"); ``month``
+    ("March 2027"); ``month_name`` ("March"); ``numeric``. Thai years are
+    Buddhist-era years (2027 is 2570).
     """
     from babel.dates import format_date
 
@@ -307,3 +381,26 @@ def format_number(value: int | float, lang: str) -> str:
     from babel.numbers import format_decimal
 
     return str(format_decimal(value, locale=babel_locale(lang)))
+
+
+def format_percent(value: float, lang: str) -> str:
+    """A share as the locale writes it: 0.05 is "5%" (or "5 %", "%5")."""
+    from babel.numbers import format_percent as _format_percent
+
+    return str(_format_percent(value, locale=babel_locale(lang)))
+
+
+#: How a list of days is joined where CLDR's "A, B and C" is not what people write:
+#: Korean joins dates with a middle dot ("10월 10일(일)·11일(월)").
+_LIST_JOINERS: dict[Language, str] = {"ko": "·"}
+
+
+def format_list(items: list[str], lang: str) -> str:
+    """Items joined as the language joins a list: "A, B and C", "A、B和C"."""
+    lang_ = language(lang)
+    joiner = _LIST_JOINERS.get(lang_)
+    if joiner is not None:
+        return joiner.join(items)
+    from babel.lists import format_list as _format_list
+
+    return str(_format_list(items, locale=babel_locale(lang_)))

@@ -8,8 +8,10 @@ ahead, with days left and a status. Digests add what happened since the last one
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from service.config import Config, Office, digest_schedule
@@ -132,6 +134,82 @@ async def office_rows(
     return rows
 
 
+class ReloadChange(Protocol):
+    """What a reload changed (``reload.ConfigChange``), as far as digests report it."""
+
+    @property
+    def added(self) -> Sequence[str]: ...
+
+    @property
+    def removed(self) -> Sequence[str]: ...
+
+    @property
+    def changed(self) -> Sequence[str]: ...
+
+    @property
+    def deadlines_added(self) -> Sequence[str]: ...
+
+    @property
+    def deadlines_removed(self) -> Sequence[str]: ...
+
+    @property
+    def deadlines_changed(self) -> Sequence[str]: ...
+
+    @property
+    def global_change(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChangeRecord:
+    """A remembered config change: ids only, so each digest words it in its own language."""
+
+    people_added: tuple[str, ...] = ()
+    people_removed: tuple[str, ...] = ()
+    people_changed: tuple[str, ...] = ()
+    deadlines_added: tuple[str, ...] = ()
+    deadlines_removed: tuple[str, ...] = ()
+    deadlines_changed: tuple[str, ...] = ()
+    service_changed: bool = False
+
+    @classmethod
+    def of(cls, change: ReloadChange) -> ConfigChangeRecord:
+        """The record of a reload's change."""
+        return cls(
+            tuple(change.added),
+            tuple(change.removed),
+            tuple(change.changed),
+            tuple(change.deadlines_added),
+            tuple(change.deadlines_removed),
+            tuple(change.deadlines_changed),
+            bool(change.global_change),
+        )
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ConfigChangeRecord:
+        """Read back :meth:`as_json`; unknown keys (from a newer version) are ignored."""
+
+        def ids(name: str) -> tuple[str, ...]:
+            return tuple(str(item) for item in data.get(name) or ())
+
+        return cls(
+            ids("people_added"),
+            ids("people_removed"),
+            ids("people_changed"),
+            ids("deadlines_added"),
+            ids("deadlines_removed"),
+            ids("deadlines_changed"),
+            bool(data.get("service_changed", False)),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain lists and a bool, for the meta table."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+#: A remembered change: a record, or the English text older versions stored.
+ConfigChangeEntry = ConfigChangeRecord | str
+
+
 @dataclass
 class DigestContent:
     """Everything one digest reports, already filtered to the office's people."""
@@ -143,7 +221,7 @@ class DigestContent:
     upcoming: list[OfficeRow] = field(default_factory=list)
     acknowledged: list[tuple[str, datetime, str]] = field(default_factory=list)
     failures: list[ReminderRow] = field(default_factory=list)
-    changes: list[tuple[datetime, str]] = field(default_factory=list)
+    changes: list[tuple[datetime, ConfigChangeEntry]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -194,18 +272,29 @@ async def digest_content(
     return content
 
 
-async def record_config_change(store: Store, when: datetime, summary: str) -> None:
-    """Remember a reload summary so digests can report config changes."""
+async def record_config_change(
+    store: Store, when: datetime, change: ReloadChange | ConfigChangeRecord | str
+) -> None:
+    """Remember what a reload changed so digests can report it, each in its language."""
     raw = await store.get_meta(CHANGES_KEY)
     items = json.loads(raw) if raw else []
-    items.append([when.isoformat(), summary])
+    if isinstance(change, str):
+        entry: Any = change
+    else:
+        record = change if isinstance(change, ConfigChangeRecord) else ConfigChangeRecord.of(change)
+        entry = record.as_json()
+    items.append([when.isoformat(), entry])
     await store.set_meta(CHANGES_KEY, json.dumps(items[-CHANGES_KEPT:], ensure_ascii=False))
 
 
-async def config_changes(store: Store) -> list[tuple[datetime, str]]:
-    """The remembered reload summaries, oldest first."""
+async def config_changes(store: Store) -> list[tuple[datetime, ConfigChangeEntry]]:
+    """The remembered config changes, oldest first."""
     raw = await store.get_meta(CHANGES_KEY)
-    return [(datetime.fromisoformat(when), text) for when, text in json.loads(raw or "[]")]
+    out: list[tuple[datetime, ConfigChangeEntry]] = []
+    for when, entry in json.loads(raw or "[]"):
+        value = ConfigChangeRecord.from_json(entry) if isinstance(entry, dict) else str(entry)
+        out.append((datetime.fromisoformat(when), value))
+    return out
 
 
 def latest_digest_time(config: Config, office: Office, now: datetime) -> datetime | None:

@@ -13,7 +13,13 @@ from zoneinfo import ZoneInfo
 
 from service.clock import Clock, SystemClock
 from service.config import Config, Office, Person
-from service.feed import build_feed, calendar_name, etag_for, event_fingerprints
+from service.feed import (
+    build_feed,
+    calendar_name,
+    etag_for,
+    event_fingerprints,
+    office_calendar_name,
+)
 from service.plan import Occurrence, plan
 from service.status import open_store
 from service.store import Store
@@ -142,7 +148,7 @@ async def build_office_document(
 ) -> FeedDocument:
     """The combined calendar of everyone ``office`` looks after, summaries prefixed by name."""
     people = [p for p in config.people if office.covers(p)]
-    name = f"staywatch: {office.name}"
+    name = office_calendar_name(office.name, office.language)
     scope = office_scope(office.id)
     return await _document(config, store, people, None, scope, name, office.language, True, clock)
 

@@ -24,18 +24,20 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from service import texts
 from service.clock import require_aware
 from service.config import Config, Deadline, NhisPremium, Office, Person
-from service.i18n import _, use_locale
+from service.i18n import _, available_languages, jinja_environment, use_locale
 from service.keys import base_occurrence, escalation_office
 from service.kinds import Language
 from service.links import subscribe_page_url, webcal_url
 from service.offices import DigestContent, OfficeRow, office_zone
 from service.plan import Occurrence, Reminder
-from service.rules import BusinessCalendar
+from service.rules import KIND_RULES, BusinessCalendar
 from service.store.records import DeliveryRow, ReminderRow
+from service.texts import CONTACT_SITES
 
 #: Characters allowed in the local part of our Message-IDs (RFC 5322 atext).
 _NOT_ATEXT = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~-]")
@@ -130,20 +132,31 @@ def _label_ok(label: str) -> bool:
     return bool(label) and all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in label)
 
 
+def linkify_sites(text: str) -> Markup:
+    """``text`` escaped for HTML, with the contact sites (www.hikorea.go.kr, ...) as links."""
+    html = str(escape(text))
+    for site, url in CONTACT_SITES.items():
+        html = html.replace(site, f'<a href="{url}">{site}</a>')
+    return Markup(html)  # built from escaped text and our own constants
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     # Autoescape only the HTML templates: the text part must show "<" and "&" as typed.
-    return Environment(
-        loader=PackageLoader("service", "templates"),
+    env = jinja_environment(
+        PackageLoader("service", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["linkify_sites"] = linkify_sites
+    return env
 
 
 def _render(name: str, context: dict[str, Any]) -> str:
+    """Render a template in the language of the ``use_locale`` block around the call."""
     return _environment().get_template(name).render(context)
 
 
@@ -152,24 +165,6 @@ def _deadline_of(person: Person, deadline_id: str) -> Deadline | None:
         if deadline.id == deadline_id:
             return deadline
     return None
-
-
-def _sentence(text: str, lang: str) -> str:
-    end = "。" if texts.language(lang) == "zh" else "."
-    return text if text.endswith((".", "。", "!", "?")) else text + end
-
-
-def _parenthesised(text: str, lang: str) -> str:
-    return f"（{text}）" if texts.language(lang) == "zh" else f"({text})"
-
-
-def _subject(head: str, tail: str, lang: str) -> str:
-    lang_ = texts.language(lang)
-    if lang_ == "zh":
-        return f"{head}（{tail}）"
-    if lang_ == "ko":
-        return f"{head} ({tail})"
-    return f"{head} — {tail}"
 
 
 def _recipients(person: Person) -> list[Address]:
@@ -206,6 +201,15 @@ def _calendar_block(feed_url: str | None, lang: str) -> dict[str, str] | None:
         }
 
 
+#: Subjects carry the year of a date only when it is this far away (else "Sun 14 Mar").
+SUBJECT_YEAR_AFTER = 330
+
+
+def _contact(kind: str, lang: Language) -> str | None:
+    rule = KIND_RULES.get(kind)
+    return texts.contact_line(rule.contact if rule is not None else None, lang)
+
+
 def render_reminder(
     config: Config,
     person: Person,
@@ -220,10 +224,28 @@ def render_reminder(
 
     ``now`` is when it is sent (aware): it sets the Date header and the number of
     days left. ``ack_url`` is the signed "I have done this" link and ``feed_url``
-    the person's calendar; either may be None to leave that part out.
+    the person's calendar; either may be None to leave that part out. Once the
+    date has passed, a kind done at an office says to call 1345 or go there
+    today, without the window, the closed-day line or online filing.
     """
     require_aware(now)
-    lang = texts.language(person.language)
+    with use_locale(person.language) as lang:
+        return _render_reminder(
+            config, person, occurrence, reminder, lang, now=now, ack_url=ack_url, feed_url=feed_url
+        )
+
+
+def _render_reminder(
+    config: Config,
+    person: Person,
+    occurrence: Occurrence,
+    reminder: Reminder,
+    lang: Language,
+    *,
+    now: datetime,
+    ack_url: str | None,
+    feed_url: str | None,
+) -> EmailMessage:
     tz = config.zone_of(person)
     local_now = now.astimezone(tz)
     deadline = _deadline_of(person, occurrence.deadline)
@@ -233,43 +255,31 @@ def render_reminder(
     # An ``at`` reminder at the instant itself still reads "due", not "was due".
     past = days < 0 or (occurrence.at is not None and now > occurrence.at)
 
-    when_short, when_long = _when(occurrence, tz, lang)
+    when_short, when_long = _when(occurrence, tz, lang, days)
 
     last_open: date | None = None
-    if occurrence.closed is not None:
+    if occurrence.closed is not None and not past:
         last_open = BusinessCalendar.for_config(config).last_business_day_before(occurrence.date)
 
     subject_title = header_text(title) if title else None
     head = texts.headline(
         kind, lang, when=when_short, past=past, covers=occurrence.covers, title=subject_title
     )
-    if reminder.closed_notice and last_open is not None and not past:
-        tail = texts.ui("closed_subject", lang, last_open=last_open.isoformat())
+    if reminder.closed_notice and last_open is not None:
+        tail = texts.act_by(kind, last_open, lang)
     else:
-        tail = texts.countdown(days, lang)
-    subject = header_text(_subject(head, tail, lang))
+        tail = texts.countdown(days, lang, expiry=texts.is_expiry(kind))
+    subject = header_text(texts.subject_line(head, tail, lang))
 
     autopay = isinstance(deadline, NhisPremium) and deadline.autopay
+    # Past the date, a kind done at an office has one thing left to say: what to do today.
+    overdue_steps = texts.overdue_advice(kind, lang) if past else None
     window = None
-    label = texts.window_label(kind, lang)
-    if label and occurrence.window_start is not None:
-        window = texts.ui(
-            "window",
-            lang,
-            label=label,
-            start=texts.long_date(occurrence.window_start, lang),
-            end=texts.long_date(occurrence.date, lang),
-        )
+    if occurrence.window_start is not None and not past:
+        window = texts.window_line(kind, occurrence.window_start, occurrence.date, lang)
     notices = {
-        "covers": (
-            texts.ui("covers", lang, month=texts.month_label(occurrence.covers, lang))
-            if occurrence.covers
-            else None
-        ),
         "moved": (
-            texts.moved_notice(
-                occurrence.nominal, occurrence.date, occurrence.moved[0].reason, lang
-            )
+            texts.moved_days_notice(occurrence.moved, occurrence.date, lang)
             if occurrence.moved
             else None
         ),
@@ -278,43 +288,33 @@ def render_reminder(
             if occurrence.closed is not None and last_open is not None
             else None
         ),
-        "overdue": texts.ui("overdue", lang) if past else None,
+        "overdue": (overdue_steps or texts.ui("overdue", lang)) if past else None,
         "note": texts.ui("note", lang, note=occurrence.note.strip()) if occurrence.note else None,
     }
     context: dict[str, Any] = {
         "lang": lang,
         "subject": subject,
         "greeting": texts.ui("greeting", lang, name=person.name),
-        "headline": _sentence(
-            texts.headline(
-                kind, lang, when=when_long, past=past, covers=occurrence.covers, title=title
-            ),
-            lang,
+        "headline": texts.body_headline(
+            kind, lang, when=when_long, past=past, covers=occurrence.covers, title=title
         ),
-        "countdown": ("" if lang == "zh" else " ") + texts.countdown_sentence(days, lang),
+        "countdown": texts.countdown_sentence(days, lang),
         **notices,
         "notices": [text for text in notices.values() if text],
         "what": texts.what_it_is(kind, lang),
         "consequence": texts.consequence(kind, lang),
-        "advice": texts.advice(kind, lang, autopay=autopay),
+        "past": past,
+        "advice": texts.advice(kind, lang, autopay=autopay, past=past),
         "window": window,
         "ack_url": ack_url,
         "feed_url": feed_url,
         "calendar": _calendar_block(feed_url, lang),
-        "labels": {
-            key: texts.ui(key, lang)
-            for key in (
-                "what_is",
-                "if_missed",
-                "what_to_do",
-                "ack_intro",
-                "ack_button",
-                "ack_explain",
-            )
-        },
-        "ack_note": _parenthesised(texts.ui("ack_explain", lang), lang),
+        "contact": _contact(occurrence.kind, lang),
         "footer": texts.ui("footer", lang, key=reminder.key),
     }
+    context["lead"] = texts.sentences(
+        texts.sentence(context["headline"], lang), context["countdown"], lang
+    )
 
     message = EmailMessage(policy=policy.SMTP)
     message["Subject"] = subject
@@ -341,9 +341,9 @@ def render_reminder(
 
 
 def render_test(config: Config, address: str, *, now: datetime) -> EmailMessage:
-    """The message ``staywatch send-test ADDRESS`` sends, in all three languages.
+    """The message ``staywatch send-test ADDRESS`` sends: one line in every catalog's language.
 
-    The Korean and Chinese lines show at a glance whether UTF-8 survives the
+    The lines in other scripts show at a glance whether UTF-8 survives the
     whole path to the mailbox.
     """
     require_aware(now)
@@ -352,7 +352,7 @@ def render_test(config: Config, address: str, *, now: datetime) -> EmailMessage:
     when = _local_time(now, tz)
     digest = hashlib.sha256(f"{address}|{now.isoformat()}".encode()).hexdigest()[:20]
     subject = texts.ui("test_subject", "en")
-    lines = [texts.ui("test_body", lang, when=when) for lang in ("en", "ko", "zh")]
+    lines = [texts.ui("test_body", lang, when=when) for lang in available_languages()]
     context: dict[str, Any] = {"subject": subject, "lines": lines}
 
     message = EmailMessage(policy=policy.SMTP)
@@ -364,12 +364,13 @@ def render_test(config: Config, address: str, *, now: datetime) -> EmailMessage:
     message["List-Id"] = list_id(config.feed.public_url)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
-    return _finish(
-        message,
-        _render("test.txt.j2", context),
-        _render("test.html.j2", context),
-        key_material=digest,
-    )
+    with use_locale("en"):
+        return _finish(
+            message,
+            _render("test.txt.j2", context),
+            _render("test.html.j2", context),
+            key_material=digest,
+        )
 
 
 # -- office emails: escalations and digests -----------------------------------------
@@ -413,26 +414,22 @@ def _as_utc(when: datetime) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def _counted(title: str, count: int, lang: str) -> str:
-    """A section title with its number of entries: "Overdue (2)"."""
-    return f"{title}{_parenthesised(str(count), lang)}" if lang == "zh" else f"{title} ({count})"
-
-
-def _colon(lang: str) -> str:
-    return "：" if texts.language(lang) == "zh" else ": "
-
-
 def _local_time(when: datetime, tz: ZoneInfo) -> str:
     """``2027-02-12 09:00 KST`` in ``tz``; a naive instant is taken as UTC (as stored)."""
     local = _as_utc(when).astimezone(tz)
     return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip()
 
 
-def _when(occurrence: Occurrence, tz: ZoneInfo, lang: Language) -> tuple[str, str]:
-    """The occurrence's day, or its instant in ``tz``: as digits and in words."""
+def _when(occurrence: Occurrence, tz: ZoneInfo, lang: Language, days: int) -> tuple[str, str]:
+    """The occurrence's day, or its instant in ``tz``: for a subject and for a sentence."""
     if occurrence.at is None:
-        return occurrence.date.isoformat(), texts.long_date(occurrence.date, lang)
-    return _local_time(occurrence.at, tz), texts.long_instant(occurrence.at.astimezone(tz), lang)
+        year = abs(days) > SUBJECT_YEAR_AFTER
+        return (
+            texts.short_date(occurrence.date, lang, year=year),
+            texts.long_date(occurrence.date, lang),
+        )
+    local = occurrence.at.astimezone(tz)
+    return texts.short_instant(local, lang), texts.long_instant(local, lang)
 
 
 def _office_recipients(office: Office) -> list[Address]:
@@ -465,7 +462,13 @@ def _delivery_line(delivery: DeliveryRow, tz: ZoneInfo, lang: str) -> dict[str, 
             said = f"{delivery.code} {said}".rstrip()
         if said:
             reply = texts.ui("server_reply", lang, reply=said)
-    return {"when": _local_time(delivery.at, tz), "result": result, "reply": reply}
+    when = _local_time(delivery.at, tz)
+    return {
+        "when": when,
+        "result": result,
+        "reply": reply,
+        "line": texts.labelled(when, result, lang),
+    }
 
 
 def render_escalation(
@@ -489,7 +492,34 @@ def render_escalation(
     from ``escalation.key``, so a resend is recognisable.
     """
     require_aware(now)
-    lang = texts.language(office.language)
+    with use_locale(office.language) as lang:
+        return _render_escalation(
+            config,
+            office,
+            person,
+            occurrence,
+            escalation,
+            lang,
+            now=now,
+            history=history,
+            ack_url=ack_url,
+            dashboard_url=dashboard_url,
+        )
+
+
+def _render_escalation(
+    config: Config,
+    office: Office,
+    person: Person,
+    occurrence: Occurrence,
+    escalation: Reminder,
+    lang: Language,
+    *,
+    now: datetime,
+    history: Sequence[DeliveryRow],
+    ack_url: str | None,
+    dashboard_url: str | None,
+) -> EmailMessage:
     office_tz = office_zone(config, office)
     person_today = now.astimezone(config.zone_of(person)).date()
     deadline = _deadline_of(person, occurrence.deadline)
@@ -498,7 +528,7 @@ def render_escalation(
     days = (occurrence.date - person_today).days
     past = days < 0 or (occurrence.at is not None and now > occurrence.at)
 
-    when_short, when_long = _when(occurrence, office_tz, lang)
+    when_short, when_long = _when(occurrence, office_tz, lang, days)
 
     name = _one_line(person.name)
     what_short = texts.headline(
@@ -515,7 +545,7 @@ def render_escalation(
             lang,
             name=header_text(person.name),
             what=what_short,
-            countdown=texts.countdown(days, lang),
+            countdown=texts.countdown(days, lang, expiry=texts.is_expiry(kind)),
         )
     )
     closed = None
@@ -525,50 +555,43 @@ def render_escalation(
     autopay = isinstance(deadline, NhisPremium) and deadline.autopay
     attempts = sorted(history, key=lambda d: (_as_utc(d.at), d.id))
     office_name = _one_line(office.name)
+    headline = texts.headline(
+        kind,
+        lang,
+        when=when_long,
+        past=past,
+        covers=occurrence.covers,
+        title=title,
+        short=False,
+    )
+    overdue = None
+    if past:
+        overdue = texts.overdue_advice(kind, lang, office=True) or texts.ui(
+            "escalation_overdue", lang
+        )
     context: dict[str, Any] = {
         "lang": lang,
         "subject": subject,
-        "colon": _colon(lang),
         "greeting": texts.ui("office_greeting", lang, office=office_name),
         "intro": texts.ui(
             "escalation_intro_overdue" if past else "escalation_intro", lang, name=name
         ),
-        "who": f"{name} {_parenthesised(person.id, lang)}",
-        "emails": ", ".join(person.email),
-        "headline": _sentence(
-            texts.headline(
-                kind, lang, when=when_long, past=past, covers=occurrence.covers, title=title
-            ),
-            lang,
-        ),
-        "countdown": ("" if lang == "zh" else " ") + texts.countdown_sentence(days, lang),
-        "covers": (
-            texts.ui("covers", lang, month=texts.month_label(occurrence.covers, lang))
-            if occurrence.covers
-            else None
+        "who": texts.labelled(texts.ui("who", lang), texts.with_id(name, person.id, lang), lang),
+        "who_value": texts.with_id(name, person.id, lang),
+        "emails": texts.labelled(texts.ui("email_label", lang), ", ".join(person.email), lang),
+        "emails_value": ", ".join(person.email),
+        "lead": texts.sentences(
+            texts.sentence(headline, lang), texts.countdown_sentence(days, lang), lang
         ),
         "closed": closed,
+        "overdue": overdue,
         "note": texts.ui("note", lang, note=occurrence.note.strip()) if occurrence.note else None,
         "history": [_delivery_line(d, office_tz, lang) for d in attempts],
-        "advice": texts.advice(kind, lang, autopay=autopay),
+        "advice": texts.advice(kind, lang, autopay=autopay, office=True, past=past),
         "ack_url": ack_url,
         "dashboard_url": dashboard_url,
-        "labels": {
-            key: texts.ui(key, lang)
-            for key in (
-                "who",
-                "email_label",
-                "history",
-                "history_none",
-                "office_ack_intro",
-                "office_ack_button",
-                "ack_explain",
-                "dashboard_intro",
-                "dashboard_link",
-            )
-        },
         "their_steps": texts.ui("their_steps", lang, name=name),
-        "ack_note": _parenthesised(texts.ui("ack_explain", lang), lang),
+        "contact": _contact(occurrence.kind, lang),
         "footer": texts.ui(
             "escalation_footer", lang, key=escalation.key, office=office_name, name=name
         ),
@@ -594,16 +617,8 @@ def digest_key(content: DigestContent) -> str:
 def _row_what(row: OfficeRow, lang: str) -> str:
     what = _one_line(row.what)
     if row.covers:
-        space = "" if texts.language(lang) == "zh" else " "
-        what += space + _parenthesised(texts.month_label(row.covers, lang), lang)
+        what = texts.covered_month(what, row.covers, lang)
     return what
-
-
-def _status_text(status: str, lang: str) -> str:
-    try:
-        return texts.ui(f"status_{status}", lang)
-    except KeyError:
-        return _one_line(status)
 
 
 def _occurrence_cells(rows: Sequence[OfficeRow], lang: str) -> list[list[str]]:
@@ -613,7 +628,7 @@ def _occurrence_cells(rows: Sequence[OfficeRow], lang: str) -> list[list[str]]:
             _row_what(row, lang),
             row.date.isoformat(),
             texts.days_left_phrase(row.days_left, lang),
-            _status_text(row.status, lang),
+            texts.status_label(row.status, lang),
         ]
         for row in rows
     ]
@@ -656,10 +671,13 @@ def _failure_entries(
         deadline = _deadline_of(person, row.deadline) if person is not None else None
         if deadline is not None:
             what = texts.kind_name(deadline.kind, lang, deadline.title)
+        name = _one_line(person.name if person is not None else row.person)
+        what = _one_line(what)
         out.append(
             {
-                "name": _one_line(person.name if person is not None else row.person),
-                "what": _one_line(what),
+                "name": name,
+                "what": what,
+                "title": texts.listed(name, what, lang) if what else name,
                 "date": row.occurrence_date.isoformat(),
                 "key": _one_line(row.key),
                 "addresses": ", ".join(addresses),
@@ -680,8 +698,19 @@ def render_digest(
     Message-ID and ``X-Staywatch-Key`` come from :func:`digest_key`.
     """
     require_aware(now)
+    with use_locale(content.office.language) as lang:
+        return _render_digest(config, content, lang, now=now, dashboard_url=dashboard_url)
+
+
+def _render_digest(
+    config: Config,
+    content: DigestContent,
+    lang: Language,
+    *,
+    now: datetime,
+    dashboard_url: str | None,
+) -> EmailMessage:
     office = content.office
-    lang = texts.language(office.language)
     tz = office_zone(config, office)
     key = digest_key(content)
     office_name = _one_line(office.name)
@@ -703,35 +732,42 @@ def render_digest(
 
     sections: list[dict[str, Any]] = []
 
-    def table(name: str, header: list[str], cells: list[list[str]]) -> None:
+    def table(name: str, header: list[str], cells: list[list[str]], layout: str) -> None:
         if cells:
             sections.append(
                 {
-                    "title": _counted(name, len(cells), lang),
+                    "title": texts.counted(name, len(cells), lang),
+                    "layout": layout,
                     "header": header,
                     "rows": cells,
                     "lines": _text_table(header, cells),
-                    "explain": None,
-                    "failures": None,
                 }
             )
 
-    table(texts.ui("section_overdue", lang), columns, _occurrence_cells(content.overdue, lang))
     table(
-        texts.ui("section_upcoming", lang, days=days),
+        texts.ui("section_overdue", lang),
+        columns,
+        _occurrence_cells(content.overdue, lang),
+        "occurrences",
+    )
+    table(
+        texts.ui("section_upcoming", lang, period=texts.next_days(days, lang)),
         columns,
         _occurrence_cells(content.upcoming, lang),
+        "occurrences",
     )
     table(
         texts.ui(f"section_acknowledged{suffix}", lang),
         ack_columns,
         _acknowledged_cells(config, content.acknowledged, tz, lang),
+        "acknowledged",
     )
     failures = _failure_entries(config, office, content.failures, lang)
     if failures:
         sections.append(
             {
-                "title": _counted(texts.ui("section_failures", lang), len(failures), lang),
+                "title": texts.counted(texts.ui("section_failures", lang), len(failures), lang),
+                "layout": "failures",
                 "explain": texts.ui("failures_explain", lang),
                 "failures": failures,
             }
@@ -739,14 +775,17 @@ def render_digest(
     table(
         texts.ui(f"section_changes{suffix}", lang),
         change_columns,
-        [[_local_time(when, tz), _one_line(summary)] for when, summary in content.changes],
+        [
+            [_local_time(when, tz), _one_line(texts.change_line(change, lang))]
+            for when, change in content.changes
+        ],
+        "changes",
     )
 
     period = content.period.astimezone(tz)
     context: dict[str, Any] = {
         "lang": lang,
         "subject": subject,
-        "colon": _colon(lang),
         "title": texts.ui(
             "digest_title", lang, office=office_name, date=texts.long_date(period.date(), lang)
         ),
@@ -757,13 +796,6 @@ def render_digest(
         ),
         "sections": sections,
         "nothing": None if sections else texts.ui("digest_nothing", lang),
-        "labels": {
-            "reminder": texts.ui("col_reminder", lang),
-            "addresses": texts.ui("col_addresses", lang),
-            "reply": texts.ui("col_reply", lang),
-            "dashboard_intro": texts.ui("dashboard_intro", lang),
-            "dashboard_link": texts.ui("dashboard_link", lang),
-        },
         "dashboard_url": dashboard_url,
         "footer": texts.ui("digest_footer", lang, key=key, office=office_name),
     }

@@ -38,7 +38,15 @@ from service.plan import Occurrence
 from service.publish import FeedDocument, calendar_url
 from service.status import is_healthy, public_health
 from service.store import Store
-from service.texts import action_label, days_left_phrase, kind_name, ui
+from service.texts import (
+    action_label,
+    covered_month,
+    days_left_phrase,
+    kind_name,
+    long_date,
+    status_label,
+    ui,
+)
 from service.tokens import ExpiredLink, InvalidLink, verify_action
 
 NOT_FOUND = b"Not found\n"
@@ -167,15 +175,24 @@ class CachedFeed:
 
 STATE = web.AppKey("state", WebState)
 PAGES = web.AppKey("pages", Environment)
+#: The page every cut-off or altered /act/ link gets, rendered once: the same bytes
+#: and the same time for each, so that no answer says anything about the link.
+INVALID_LINK_PAGE = web.AppKey("invalid_link_page", bytes)
+
+
+def page_environment() -> Environment:
+    """The templates of the web pages, with ``_()`` reading the language of each rendering."""
+    return jinja_environment(
+        PackageLoader("service", "templates/web"), autoescape=select_autoescape(["html"])
+    )
 
 
 def make_app(state: WebState) -> web.Application:
     """The aiohttp application with every route of the contract."""
     app = web.Application(middlewares=[_security_headers])
     app[STATE] = state
-    app[PAGES] = jinja_environment(
-        PackageLoader("service", "templates/web"), autoescape=select_autoescape(["html"])
-    )
+    app[PAGES] = page_environment()
+    app[INVALID_LINK_PAGE] = _notice_html(app[PAGES], "link_invalid", UNKNOWN_READER).encode()
     # The .ics route first: the page's {token} would match "TOKEN.ics" too.
     app.router.add_get("/calendar/{token}.ics", calendar)
     app.router.add_get("/calendar/{token}", subscribe_page)
@@ -193,8 +210,9 @@ async def _security_headers(request: web.Request, handler: Any) -> web.StreamRes
     try:
         response = await handler(request)
     except web.HTTPNotFound:
-        # A path no route matches (an empty or cut-off token) looks like a wrong token.
-        response = _not_found()
+        # A path no route matches (an empty or cut-off token) looks like a wrong token,
+        # and a mangled /act/ link like any other bad link.
+        response = _invalid_link(request) if request.path.startswith("/act/") else _not_found()
     headers = response.headers
     for name, value in SECURITY_HEADERS:
         headers.setdefault(name, value)
@@ -203,6 +221,17 @@ async def _security_headers(request: web.Request, handler: Any) -> web.StreamRes
 
 def _not_found() -> web.Response:
     return web.Response(status=404, body=NOT_FOUND, content_type="text/plain")
+
+
+def _invalid_link(request: web.Request) -> web.Response:
+    """The one answer to every cut-off or altered /act/ link: 404 and a page saying so."""
+    return web.Response(
+        status=404,
+        body=request.app[INVALID_LINK_PAGE],
+        content_type="text/html",
+        charset="utf-8",
+        headers=_PRIVATE,
+    )
 
 
 async def calendar(request: web.Request) -> web.StreamResponse:
@@ -372,18 +401,32 @@ def _reader(config: Config, found: tuple[str, str | None]) -> tuple[str, str] | 
     return (person.language, calendar_name(person, person.language)) if person else None
 
 
+#: The languages of a page about a link whose person is not known: English, and
+#: Korean, which every foreign resident meets on forms and counters.
+UNKNOWN_READER = ("en", "ko")
+
+
 async def _verified(request: web.Request) -> tuple[Occurrence | None, web.Response | None]:
     state = request.app[STATE]
     try:
         claim = verify_action(state.secret, request.match_info["signed"], state.clock.now())
-    except ExpiredLink:
-        return None, _page(request, "expired.html", status=410)
+    except ExpiredLink as expired:
+        reader = _reader(request, expired.claim.occurrence)
+        return None, _notice(request, "link_expired", reader, status=410)
     except InvalidLink:
-        return None, _not_found()
+        # Cut short or tampered with: nothing in it can be trusted, not even whose it is.
+        return None, _invalid_link(request)
     occurrence = await state.occurrence(claim.occurrence)
     if occurrence is None or claim.action != "ack":
-        return None, _page(request, "gone.html", status=410)
+        reader = _reader(request, claim.occurrence)
+        return None, _notice(request, "link_gone", reader, status=410)
     return occurrence, None
+
+
+def _reader(request: web.Request, occurrence_key: str) -> tuple[str, ...]:
+    """The languages of a page for the person a genuine link belongs to."""
+    person = request.app[STATE].config.person(occurrence_key.partition("/")[0])
+    return (person.language,) if person is not None else UNKNOWN_READER
 
 
 def _language(request: web.Request, occurrence: Occurrence | None) -> str:
@@ -395,6 +438,27 @@ def _language(request: web.Request, occurrence: Occurrence | None) -> str:
     return "en"
 
 
+_PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+
+
+def _notice_html(env: Environment, message: str, languages: tuple[str, ...]) -> str:
+    """A page that says one thing (``ui(message)``), once in each of ``languages``."""
+    blocks = []
+    for lang in dict.fromkeys(languages):
+        with use_locale(lang) as chosen:
+            blocks.append({"lang": chosen, "text": ui(message, chosen)})
+    # The page's own language is the first reader's.
+    return env.get_template("notice.html").render(lang=blocks[0]["lang"], blocks=blocks)
+
+
+def _notice(
+    request: web.Request, message: str, languages: tuple[str, ...], *, status: int
+) -> web.Response:
+    """A page that says one thing, for the readers of ``languages``."""
+    html = _notice_html(request.app[PAGES], message, languages)
+    return web.Response(status=status, text=html, content_type="text/html", headers=_PRIVATE)
+
+
 def _page(
     request: web.Request,
     template: str,
@@ -403,36 +467,27 @@ def _page(
     occurrence: Occurrence | None = None,
     **extra: Any,
 ) -> web.Response:
-    lang = _language(request, occurrence)
     env = request.app[PAGES]
-
-    def text(key: str, **values: object) -> str:
-        return ui(key, lang, **values)
-
-    context: dict[str, Any] = {"lang": lang, "ui": text, **extra}
-    if occurrence is not None:
-        state = request.app[STATE]
-        person = state.config.person(occurrence.person)
-        context.update(
-            occurrence=occurrence,
-            label=action_label(
-                occurrence.texts_key,
-                lang,
-                occurrence.date,
-                occurrence.covers,
-                title=occurrence.title,
-            ),
-            what=occurrence.title or kind_name(occurrence.texts_key, lang),
-            name=person.name if person else occurrence.person,
-        )
-    with use_locale(lang):
+    with use_locale(_language(request, occurrence)) as lang:
+        context: dict[str, Any] = {"lang": lang, **extra}
+        if occurrence is not None:
+            state = request.app[STATE]
+            person = state.config.person(occurrence.person)
+            context.update(
+                occurrence=occurrence,
+                label=action_label(
+                    occurrence.texts_key,
+                    lang,
+                    occurrence.date,
+                    occurrence.covers,
+                    title=occurrence.title,
+                ),
+                what=occurrence.title or kind_name(occurrence.texts_key, lang),
+                name=person.name if person else occurrence.person,
+                day=long_date(occurrence.date, lang),
+            )
         html = env.get_template(template).render(**context)
-    return web.Response(
-        status=status,
-        text=html,
-        content_type="text/html",
-        headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
-    )
+    return web.Response(status=status, text=html, content_type="text/html", headers=_PRIVATE)
 
 
 async def act_page(request: web.Request) -> web.Response:
@@ -513,34 +568,37 @@ async def office_page(request: web.Request) -> web.StreamResponse:
                 "Content-Disposition": f'attachment; filename="{filename}"',
             },
         )
-    lang = office.language
     counts = dict.fromkeys(STATUS_ORDER, 0)
     for row in faceted:
         counts[row.status] = counts.get(row.status, 0) + 1
     kinds = sorted({r.kind for r in rows})
     tags = sorted({t for r in rows for t in r.tags})
     query = {k: v for k, v in (("kind", kind), ("status", status), ("tag", tag)) if v}
-    html = (
-        request.app[PAGES]
-        .get_template("office.html")
-        .render(
-            lang=lang,
-            office=office,
-            today=today,
-            rows=shown,
-            total=len(rows),
-            counts=counts,
-            statuses=list(STATUS_ORDER),
-            kinds=[(k, kind_name(k, lang)) for k in kinds],
-            tags=tags,
-            kind=kind,
-            status=status,
-            tag=tag,
-            token=token,
-            query=query,
-            days_left=lambda days: days_left_phrase(days, lang),
+    with use_locale(office.language) as lang:
+        html = (
+            request.app[PAGES]
+            .get_template("office.html")
+            .render(
+                lang=lang,
+                office=office,
+                today=today,
+                rows=shown,
+                total=len(rows),
+                counts=counts,
+                statuses=list(STATUS_ORDER),
+                kinds=[(k, kind_name(k, lang)) for k in kinds],
+                tags=tags,
+                kind=kind,
+                status=status,
+                tag=tag,
+                token=token,
+                query=query,
+                days_left=lambda days: days_left_phrase(days, lang),
+                status_label=lambda name: status_label(name, lang),
+                covered=lambda what, covers: covered_month(what, covers, lang),
+                strong=lambda value: Markup("<strong>%s</strong>") % value,
+            )
         )
-    )
     return web.Response(text=html, content_type="text/html", headers=private)
 
 

@@ -166,7 +166,8 @@ async def test_dashboard_lists_every_status_with_counts_and_days_left(
     assert rows[0]["data-status"] == "overdue"
     assert 'class="status-overdue"' in html
     assert "3 days overdue" in html  # p-01: 2 + 1 % 3 days ago
-    assert 'data-status="pending">pending: <strong>2</strong>' in html
+    # The same words as the digests: texts.status_label.
+    assert 'data-status="pending">not reminded yet: <strong>2</strong>' in html
     assert 'data-status="overdue">overdue: <strong>1</strong>' in html
 
 

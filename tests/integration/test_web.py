@@ -455,7 +455,7 @@ async def test_act_post_records_the_acknowledgement(web_daemon: WebDaemon) -> No
     assert str(events(feed_after.body)["li-wei/stay@staywatch"]["X-STAYWATCH-DONE"]) == "TRUE"
 
 
-async def test_tampered_links_are_refused_with_the_same_404(web_daemon: WebDaemon) -> None:
+async def test_tampered_links_are_refused_with_the_same_page(web_daemon: WebDaemon) -> None:
     key = occurrence_key(web_daemon, "ana-lima")
     link = await act_link(web_daemon, key)
     signed = link.rsplit("/", 1)[1]
@@ -488,10 +488,22 @@ async def test_tampered_links_are_refused_with_the_same_404(web_daemon: WebDaemo
         other_secret,
         forged_for_other,
     ]
+    from service.texts import ui
+
     before = await store_state(web_daemon)
+    bodies = set()
     for bad in wrong:
         for method in ("GET", "POST"):
-            assert_not_found(await web_daemon.request(method, f"/act/{bad}"))
+            reply = await web_daemon.request(method, f"/act/{bad}")
+            # One page for every bad link, in English and Korean (whose link it was
+            # cannot be trusted): it says the link may have been cut short.
+            assert reply.status == 404
+            assert reply.headers["Content-Type"].startswith("text/html")
+            assert ui("link_invalid", "en") in reply.text
+            assert ui("link_invalid", "ko") in reply.text
+            assert 'id="confirm"' not in reply.text
+            bodies.add(reply.body)
+    assert len(bodies) == 1
     assert await store_state(web_daemon) == before
     assert not await web_daemon.store.acknowledged()
     # The genuine link is still fine.

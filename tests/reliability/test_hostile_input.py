@@ -529,7 +529,9 @@ async def test_wrong_tokens_and_links_all_look_the_same(
     }
     plan_ = [rng.choice(list(kinds)) for _ in range(count)]
     timings: dict[str, list[float]] = {k: [] for k in kinds}
-    bodies: set[bytes] = set()
+    # One body for every wrong token; one page for every wrong /act/ link (it tells a
+    # person who copied a link short, in English and Korean, and nothing about the link).
+    bodies: dict[bool, set[bytes]] = {False: set(), True: set()}
     statuses: set[int] = set()
     tried: list[str] = []
     caplog.set_level(logging.DEBUG)
@@ -544,11 +546,13 @@ async def test_wrong_tokens_and_links_all_look_the_same(
                 body = await response.read()
             timings[kind].append(time.perf_counter() - started)
             statuses.add(response.status)
-            bodies.add(body)
+            bodies[kind.startswith("act")].add(body)
     records = list(caplog.records)
 
     assert statuses == {404}
-    assert bodies == {NOT_FOUND}
+    assert bodies[False] == {NOT_FOUND}
+    assert len(bodies[True]) == 1
+    assert b"This link is not valid" in next(iter(bodies[True]))
     # Nothing about these requests in the logs: no line at all from the web side,
     # and no token in any line.
     web_lines = [r for r in records if r.name.startswith(("aiohttp", "service.web"))]
@@ -561,7 +565,8 @@ async def test_wrong_tokens_and_links_all_look_the_same(
     low, high = min(medians.values()), max(medians.values())
     assert high - low < max(0.5 * low, 0.0001), {k: f"{v * 1e3:.2f} ms" for k, v in medians.items()}
     print(
-        f"FIGURE s12-tokens: {count} wrong tokens/links ({len(kinds)} kinds): all 404 with one "
-        f"body; medians {', '.join(f'{k} {v * 1e3:.2f} ms' for k, v in medians.items())}; "
+        f"FIGURE s12-tokens: {count} wrong tokens/links ({len(kinds)} kinds): all 404, one "
+        f"body for tokens and one page for links; medians "
+        f"{', '.join(f'{k} {v * 1e3:.2f} ms' for k, v in medians.items())}; "
         f"log lines from the web side 0"
     )

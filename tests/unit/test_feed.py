@@ -388,7 +388,8 @@ def test_date_deadline_is_all_day_ending_the_next_day(
     assert b"DTSTART;VALUE=DATE:20270314\r\n" in body
     assert b"DTEND;VALUE=DATE:20270315\r\n" in body
     assert str(visa["SUMMARY"]) == "Visa (period of stay) expires"
-    assert visa["CATEGORIES"].cats == ["staywatch", texts.kind_name("stay_expiry", "en")]
+    # Categories in the reader's language: the kind's name.
+    assert visa["CATEGORIES"].cats == ["staywatch", "Period of stay (visa)"]
 
 
 def test_at_deadline_is_a_timed_utc_event_of_30_minutes(
@@ -535,10 +536,10 @@ def test_summaries_are_in_the_persons_language(
     zh = _events(_feed(config, occurrences, "wang-fang"))
     ko = _events(_feed(config, occurrences, "wang-fang", language="ko"))
 
-    assert str(zh["wang-fang/visa@staywatch"]["SUMMARY"]) == "居留期限到期"
-    assert str(zh["wang-fang/visa/window@staywatch"]["SUMMARY"]) == "可申请延长居留期限"
-    assert str(zh["wang-fang/visa/P30D@staywatch"]["SUMMARY"]) == "居留期限到期（还剩30天）"
-    assert str(zh["wang-fang/visa/P1D@staywatch"]["SUMMARY"]) == "居留期限到期（明天截止）"
+    assert str(zh["wang-fang/visa@staywatch"]["SUMMARY"]) == "滞留期间到期"
+    assert str(zh["wang-fang/visa/window@staywatch"]["SUMMARY"]) == "可申请滞留期间延长"
+    assert str(zh["wang-fang/visa/P30D@staywatch"]["SUMMARY"]) == "滞留期间到期（还剩30天）"
+    assert str(zh["wang-fang/visa/P1D@staywatch"]["SUMMARY"]) == "滞留期间到期（明天）"
     assert str(ko["wang-fang/visa@staywatch"]["SUMMARY"]) == "체류기간 만료"
     assert str(ko["wang-fang/visa/window@staywatch"]["SUMMARY"]) == "체류기간 연장 신청 기간"
     assert str(ko["wang-fang/visa/P30D@staywatch"]["SUMMARY"]) == "체류기간 만료 D-30"
@@ -569,14 +570,15 @@ def test_description_has_the_note_and_why_the_date_moved(
     assert visa.splitlines()[0] == "D-2, Seoul National University"
     # The same sentences as the reminder emails (texts.closed_notice, texts.moved_notice).
     assert visa.splitlines()[-1] == (
-        "Immigration offices and HiKorea online applications are closed on Sunday, "
-        "14 March 2027. The last business day before it is Friday, 12 March 2027: act by then."
+        "Immigration offices are closed on Sunday, 14 March 2027, and HiKorea takes no online "
+        "applications that day. The last working day before it is Friday, 12 March 2027: "
+        "please act by then."
     )
     nhis = events["wang-fang/nhis/2026-12-25@staywatch"]
     assert nhis.decoded("DTSTART") == date(2026, 12, 28)
     assert str(nhis["DESCRIPTION"]) == (
-        "Friday, 25 December 2026 (Christmas Day) is a day off, "
-        "so the deadline moves to Monday, 28 December 2026."
+        "Friday 25 December (Christmas Day), Saturday 26 December and Sunday 27 December are "
+        "days off, so the deadline moves to Monday, 28 December 2026."
     )
 
 
@@ -587,13 +589,18 @@ def test_descriptions_are_in_the_persons_language(
     ko = _events(_feed(config, occurrences, "wang-fang", language="ko"))
 
     assert str(zh["wang-fang/nhis/2026-12-25@staywatch"]["DESCRIPTION"]) == (
-        "2026年12月25日（星期五，圣诞节）为休息日，期限调整为2026年12月28日（星期一）。"
+        "12月25日（周五，圣诞节）、26日（周六）和27日（周日）为休息日，"
+        "期限顺延至2026年12月28日（星期一）。"
     )
     assert str(ko["wang-fang/nhis/2026-12-25@staywatch"]["DESCRIPTION"]) == (
-        "휴일이라 기한이 바뀌었습니다: 2026년 12월 25일(금, 성탄절) → 2026년 12월 28일(월)"
+        "12월 25일(금, 성탄절)·26일(토)·27일(일)이 휴일이어서 기한이 2026년 12월 28일(월)"
+        "까지로 늦춰졌습니다."
     )
-    assert str(zh["wang-fang/visa/P30D@staywatch"]["DESCRIPTION"]) == "截止日期：2027-03-14"
-    assert str(ko["wang-fang/visa/P30D@staywatch"]["DESCRIPTION"]) == "기한: 2027-03-14"
+    assert (
+        str(zh["wang-fang/visa/P30D@staywatch"]["DESCRIPTION"])
+        == "截止日期：2027年3月14日（星期日）"
+    )
+    assert str(ko["wang-fang/visa/P30D@staywatch"]["DESCRIPTION"]) == "기한: 2027년 3월 14일(일)"
     assert "2027년 3월 12일(금)까지 처리하세요" in str(
         ko["wang-fang/visa@staywatch"]["DESCRIPTION"]
     )
@@ -643,7 +650,7 @@ def test_each_stage_is_its_own_all_day_event(
     assert str(thirty["SUMMARY"]) == "Visa (period of stay) expires in 30 days"
     assert thirty.decoded("DTSTART") == date(2027, 2, 12)
     assert thirty.decoded("DTEND") == date(2027, 2, 13)
-    assert str(thirty["DESCRIPTION"]) == "Deadline: 2027-03-14"
+    assert str(thirty["DESCRIPTION"]) == "Deadline: Sunday, 14 March 2027"
     assert str(stages["wang-fang/visa/P1D@staywatch"]["SUMMARY"]) == (
         "Visa (period of stay) expires tomorrow"
     )

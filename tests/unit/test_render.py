@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from service import texts
 from service.config import Config, Person, parse_config
+from service.kinds import KINDS, LANGUAGES
 from service.plan import Occurrence, Reminder, plan
 from service.render import (
     header_text,
@@ -26,6 +28,7 @@ from service.render import (
     render_test,
     sender_domain,
 )
+from service.rules import OFFICE_VISIT_KINDS
 from tests.fixtures.golden import check_golden
 from tests.fixtures.mail import EXPECTED_HEADERS, dump, html_of, reparse, text_of
 
@@ -148,34 +151,103 @@ def _render(
     )
 
 
+#: One person per language with a deadline of every kind, for the golden mails.
+GOLDEN_PEOPLE = {"en": "nguyen-van-an", "ko": "tran-thi-mai", "zh": "wang-fang"}
+GOLDEN_DEADLINES = """
+  [[person.deadline]]
+  id = "visa"
+  kind = "stay_expiry"
+  date = 2027-03-14
+
+  [[person.deadline]]
+  id = "registration"
+  kind = "arc_registration"
+  entry = 2027-01-10
+
+  [[person.deadline]]
+  id = "f5-card"
+  kind = "arc_expiry"
+  date = 2027-06-21
+
+  [[person.deadline]]
+  id = "address"
+  kind = "address_report"
+  moved = 2027-02-01
+
+  [[person.deadline]]
+  id = "nhis"
+  kind = "nhis_premium"
+  start = 2026-12-01
+  until = 2027-02-01
+
+  [[person.deadline]]
+  id = "passport"
+  kind = "passport_expiry"
+  date = 2027-09-30
+
+  [[person.deadline]]
+  id = "dentist"
+  kind = "custom"
+  title = "Dentist (Dr. Lee, Sinchon)"
+  at = 2027-01-05T10:00:00+09:00
+"""
+GOLDEN_CONFIG = "".join(
+    f'''
+[[person]]
+id = "{pid}"
+name = "{name}"
+email = ["{pid}@example.org"]
+language = "{lang}"
+{GOLDEN_DEADLINES}'''
+    for lang, pid, name in (
+        ("en", "nguyen-van-an", "Nguyễn Văn An"),
+        ("ko", "tran-thi-mai", "Trần Thị Mai"),
+        ("zh", "wang-fang", "Wang Fang"),
+    )
+)
+#: name: (deadline, offset): one reminder of each kind, and the cases readers flagged.
 GOLDEN_CASES = {
-    # name: (person, deadline, offset)
-    "stay_expiry_p30d_en": ("nguyen-van-an", "visa", "P30D"),
-    "stay_expiry_p30d_ko": ("tran-thi-mai", "visa", "P30D"),
-    "stay_expiry_p30d_zh": ("wang-fang", "visa", "P30D"),
-    "nhis_premium_zh_covers": ("wang-fang", "nhis", "P3D"),
-    "stay_expiry_overdue_en": ("nguyen-van-an", "visa", "-P1D"),
-    "stay_expiry_offices_closed_en": ("nguyen-van-an", "f5-visa", "P2D"),
-    "custom_at_en": ("nguyen-van-an", "dentist", "P1D"),
+    "stay_expiry": ("visa", "P30D"),
+    "arc_registration": ("registration", "P14D"),
+    "arc_expiry": ("f5-card", "P30D"),
+    "address_report": ("address", "P3D"),
+    "nhis_premium": ("nhis", "P3D"),
+    "passport_expiry": ("passport", "P90D"),
+    "custom": ("dentist", "P1D"),
+    # The day after the date: no window, no closed-day line, no online filing.
+    "stay_expiry-day-after": ("visa", "-P1D"),
+    "arc_expiry-day-after": ("f5-card", "-P1D"),
+    # The last working day before a Sunday deadline: "apply by" in the subject.
+    "stay_expiry-offices-closed": ("visa", "P2D"),
 }
 
 
+@pytest.fixture(scope="module")
+def golden_config() -> Config:
+    return parse_config(CONFIG.split("[[person]]", 1)[0] + GOLDEN_CONFIG, "staywatch.toml")
+
+
+@pytest.mark.parametrize("lang", sorted(GOLDEN_PEOPLE))
 @pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
-def test_golden(name: str, config: Config, occurrences: tuple[Occurrence, ...]) -> None:
-    person, occurrence, reminder = _find(config, occurrences, *GOLDEN_CASES[name])
-    if name == "nhis_premium_zh_covers":
-        # The first premium: 2026-12-25 is Christmas, rolled to Monday the 28th.
-        assert occurrence.nominal == date(2026, 12, 25)
-        assert occurrence.date == date(2026, 12, 28)
-        assert occurrence.covers == "2027-01"
-    if name == "stay_expiry_offices_closed_en":
-        assert reminder.closed_notice
-    check_golden(GOLDEN / f"{name}.txt", dump(_render(config, person, occurrence, reminder)))
+def test_golden(name: str, lang: str, golden_config: Config) -> None:
+    occurrences = plan(golden_config, date(2026, 1, 1), date(2027, 12, 31))
+    person, occurrence, reminder = _find(
+        golden_config, occurrences, GOLDEN_PEOPLE[lang], *GOLDEN_CASES[name]
+    )
+    message = _render(golden_config, person, occurrence, reminder)
+    assert message["Content-Language"] == lang
+    check_golden(GOLDEN / lang / f"{name}.txt", dump(message))
 
 
 def test_golden_files_have_no_strays() -> None:
-    found = {p.stem for p in GOLDEN.glob("*.txt")}
-    assert found == set(GOLDEN_CASES)
+    # The language folders only: office/ (and any other folder) belongs to other tests.
+    found = {
+        p.relative_to(GOLDEN).as_posix()
+        for p in GOLDEN.glob("*/*.txt")
+        if p.parent.name in LANGUAGES
+    }
+    assert found == {f"{lang}/{name}.txt" for lang in GOLDEN_PEOPLE for name in GOLDEN_CASES}
+    assert not list(GOLDEN.glob("*.txt"))
 
 
 # -- what the message says --------------------------------------------------------
@@ -192,19 +264,88 @@ def test_subjects_say_what_when_and_how_long(
             ("nguyen-van-an", "visa", "PT0S"),
             ("nguyen-van-an", "visa", "-P1D"),
             ("tran-thi-mai", "visa", "P30D"),
+            ("tran-thi-mai", "visa", "PT0S"),
             ("wang-fang", "visa", "P30D"),
             ("wang-fang", "visa", "-P1D"),
         ]
     }
     assert list(subjects.values()) == [
-        "Visa (period of stay) expires 2027-03-12 — 30 days left",
-        "Visa (period of stay) expires 2027-03-12 — tomorrow",
-        "Visa (period of stay) expires 2027-03-12 — today",
-        "Visa (period of stay) expired 2027-03-12 — 1 day overdue",
-        "체류기간이 2027-03-12에 만료됩니다 (30일 남음)",
-        "居留期限将于2027-03-12到期（还剩30天）",
-        "居留期限已于2027-03-12到期（已逾期1天）",
+        "Visa expires Fri 12 Mar — 30 days left",
+        "Visa expires Fri 12 Mar — 1 day left",
+        "Visa expires Fri 12 Mar — today",
+        "Visa expired Fri 12 Mar — 1 day overdue",
+        "[D-30] 체류기간 만료 3월 12일(금)",
+        "[오늘 만료] 체류기간 만료 3월 12일(금)",
+        "【还剩30天】滞留期间3月12日（周五）到期",
+        "【已逾期1天】滞留期间3月12日（周五）已到期",
     ]
+
+
+def test_the_korean_nhis_subject_reads_as_a_korean_bill_would() -> None:
+    config = parse_config(
+        CONFIG.split("[[person]]", 1)[0]
+        + """
+[[person]]
+id = "mai"
+name = "Mai"
+email = ["mai@example.org"]
+language = "ko"
+
+  [[person.deadline]]
+  id = "nhis"
+  kind = "nhis_premium"
+  start = 2027-01-01
+  until = 2027-01-31
+"""
+    )
+    [occurrence] = plan(config, date(2027, 1, 1), date(2027, 1, 31))
+    reminder = next(r for r in occurrence.reminders if r.offset == "P7D")
+    message = _render(config, config.people[0], occurrence, reminder)
+    assert str(message["Subject"]) == "[D-7] 2월분 건강보험료 납부 기한 1월 25일(월)"
+    english = _render(
+        config, config.people[0].model_copy(update={"language": "en"}), occurrence, reminder
+    )
+    assert str(english["Subject"]) == "NHIS premium for February due Mon 25 Jan — 7 days left"
+
+
+#: The longest a subject's days-left form may be: a phone's inbox shows about 40
+#: characters, and 60 is where the countdown is sure to be cut off.
+SUBJECT_MAX = 60
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_subject_fits_a_phone_in_every_language(lang: str, golden_config: Config) -> None:
+    # A custom deadline's subject is as long as its title: give it an ordinary one.
+    config = golden_config.model_copy(
+        update={
+            "people": tuple(
+                p.model_copy(
+                    update={
+                        "language": lang,
+                        "deadlines": tuple(
+                            d.model_copy(update={"title": "Gym membership"})
+                            if d.kind == "custom"
+                            else d
+                            for d in p.deadlines
+                        ),
+                    }
+                )
+                for p in golden_config.people[:1]
+            )
+        }
+    )
+    person = config.people[0]
+    kinds_seen = set()
+    for occurrence in plan(config, date(2026, 1, 1), date(2027, 12, 31)):
+        for reminder in occurrence.reminders:
+            if reminder.closed_notice:
+                continue  # the "apply by" form, not the days-left one
+            message = _render(config, person, occurrence, reminder)
+            subject = str(message["Subject"])
+            assert len(subject) < SUBJECT_MAX, (reminder.key, subject)
+            assert message["Content-Language"] == texts.language(lang)
+            kinds_seen.add(occurrence.kind)
+    assert kinds_seen == set(KINDS)
 
 
 def test_days_left_count_from_when_it_is_sent(
@@ -225,8 +366,70 @@ def test_offices_closed_notice(config: Config, occurrences: tuple[Occurrence, ..
     message = _render(config, person, occurrence, reminder)
     # An ordinary reminder keeps its countdown in the subject but explains in the body.
     assert str(message["Subject"]).endswith("— 30 days left")
-    assert "are closed on Sunday, 14 March 2027. The" in text_of(message)
-    assert "The last business day before it is Friday, 12 March 2027" in text_of(message)
+    assert "are closed on Sunday, 14 March 2027, and HiKorea" in text_of(message)
+    assert "The last working day before it is Friday, 12 March 2027" in text_of(message)
+    last = _render(config, *_find(config, occurrences, "nguyen-van-an", "f5-visa", "P2D"))
+    assert str(last["Subject"]) == "Visa expires Sun 14 Mar — apply by Fri 12 Mar"
+
+
+@pytest.mark.parametrize("lang", sorted(GOLDEN_PEOPLE))
+@pytest.mark.parametrize("kind", sorted(OFFICE_VISIT_KINDS))
+def test_past_the_date_an_office_visit_kind_says_only_what_to_do_today(
+    kind: str, lang: str, golden_config: Config
+) -> None:
+    occurrences = plan(golden_config, date(2026, 1, 1), date(2027, 12, 31))
+    person = golden_config.person(GOLDEN_PEOPLE[lang])
+    assert person is not None
+    occurrence = next(o for o in occurrences if o.person == person.id and o.kind == kind)
+    after = next(r for r in occurrence.reminders if r.overdue)
+    before = next(r for r in occurrence.reminders if not r.overdue and r.offset != "PT0S")
+    text = text_of(_render(golden_config, person, occurrence, after))
+    earlier = text_of(_render(golden_config, person, occurrence, before))
+    # No window line, no "offices are closed, act by" line, no online filing steps.
+    for step in texts.advice(kind, lang):
+        assert step in earlier
+        assert step not in text
+    if occurrence.window_start is not None:
+        line = texts.window_line(kind, occurrence.window_start, occurrence.date, lang)
+        assert line is not None
+        assert line in earlier
+        assert line not in text
+    if occurrence.closed is not None:
+        assert "1345" in text
+        assert (
+            texts.closed_notice(occurrence.date, occurrence.closed, date(2000, 1, 1), lang).split(
+                "%"
+            )[0][:12]
+            not in text.split("\n\n", 3)[2]
+        )
+    overdue = texts.overdue_advice(kind, lang)
+    assert overdue is not None
+    assert overdue in text
+    body = text.split("\n-- \n")[0]
+    contact = texts.contact_line("immigration", lang)
+    assert contact is not None
+    assert body.replace(contact, "").count("hikorea") == 0
+    assert "하이코리아" not in body.replace(contact, "") or lang != "ko"
+
+
+def test_the_day_after_email_for_a_visa_says_what_domain_says(golden_config: Config) -> None:
+    occurrences = plan(golden_config, date(2026, 1, 1), date(2027, 12, 31))
+    person, occurrence, reminder = _find(
+        golden_config, occurrences, "nguyen-van-an", "visa", "-P1D"
+    )
+    message = _render(golden_config, person, occurrence, reminder)
+    text = text_of(message)
+    assert str(message["Subject"]) == "Visa expired Sun 14 Mar — 1 day overdue"
+    assert "Your period of stay ended on Sunday, 14 March 2027, unless you extended it." in text
+    assert "If you have not applied, call 1345 or go to your immigration office today." in text
+    for gone in (
+        "act by",
+        "apply by",
+        "Extension window",
+        "e-Application",
+        "closed on",
+    ):
+        assert gone not in text
 
 
 def test_nhis_names_the_month_and_autopay_changes_the_advice(
@@ -234,12 +437,22 @@ def test_nhis_names_the_month_and_autopay_changes_the_advice(
 ) -> None:
     person, occurrence, reminder = _find(config, occurrences, "nguyen-van-an", "nhis", "P3D")
     message = _render(config, person, occurrence, reminder)
-    assert str(message["Subject"]) == "NHIS premium for 2027-01 due 2026-12-28 — 3 days left"
+    assert str(message["Subject"]) == "NHIS premium for January due Mon 28 Dec — 3 days left"
     text = text_of(message)
-    assert "This payment covers January 2027." in text
-    assert "Friday, 25 December 2026 (Christmas Day) is a day off" in text
+    # The headline names the month; nothing repeats it.
+    assert "Your NHIS premium for January 2027 is due on Monday, 28 December 2026." in text
+    assert text.count("January 2027") == 1
+    assert "The amount is on your NHIS bill and in The건강보험 app." in text
+    assert (
+        "Friday 25 December (Christmas Day), Saturday 26 December and Sunday 27 December "
+        "are days off, so the deadline moves to Monday, 28 December 2026." in text
+    )
     assert "Auto-debit is set up: make sure the account holds enough" in text
     assert "Pay in The건강보험 app" not in text
+    body = text.split("\n-- \n")[0].rstrip()
+    assert body.endswith(
+        "NHIS (www.nhis.or.kr, The건강보험 app) · 1577-1000 · foreign languages 033-811-2000"
+    )
 
 
 def test_custom_at_deadline_shows_the_time(
@@ -248,15 +461,33 @@ def test_custom_at_deadline_shows_the_time(
     person, occurrence, reminder = _find(config, occurrences, "nguyen-van-an", "dentist", "PT0S")
     message = _render(config, person, occurrence, reminder)
     assert str(message["Subject"]) == (
-        "Dentist (Dr. Lee, Sinchon) due 2027-01-05 10:00 KST — today"
+        "Dentist (Dr. Lee, Sinchon) due Tue 5 Jan, 10:00 KST — today"
     )
     after = _render(
         config, person, occurrence, reminder, now=datetime(2027, 1, 5, 1, 1, tzinfo=UTC)
     )
     assert str(after["Subject"]) == (
-        "Dentist (Dr. Lee, Sinchon) was due 2027-01-05 10:00 KST — today"
+        "Dentist (Dr. Lee, Sinchon) was due Tue 5 Jan, 10:00 KST — today"
     )
-    assert "nobody has confirmed yet" in text_of(after)
+    assert "we have no record that this was done" in text_of(after)
+    # A personal deadline has no office to call.
+    assert "1345" not in text_of(after)
+
+
+def test_the_contact_line_links_the_site_in_html(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    html = html_of(_render(config, *_find(config, occurrences, "wang-fang", "visa", "P7D")))
+    assert '<a href="https://www.hikorea.go.kr">www.hikorea.go.kr</a>' in html
+
+
+def test_korean_html_breaks_between_words_and_chinese_as_usual(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    ko = html_of(_render(config, *_find(config, occurrences, "tran-thi-mai", "visa", "P7D")))
+    zh = html_of(_render(config, *_find(config, occurrences, "wang-fang", "visa", "P7D")))
+    assert "word-break:keep-all;overflow-wrap:anywhere;" in ko
+    assert "keep-all" not in zh
 
 
 def test_links_are_optional(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
@@ -270,7 +501,7 @@ def test_links_are_optional(config: Config, occurrences: tuple[Occurrence, ...])
     bare = _render(config, person, occurrence, reminder, ack_url=None, feed_url=None)
     assert "act/" not in text_of(bare)
     assert "calendar" not in text_of(bare)
-    assert "href" not in html_of(bare)
+    assert 'href="https://staywatch' not in html_of(bare)
 
 
 def test_html_escapes_what_people_wrote(
@@ -386,7 +617,7 @@ def test_names_titles_and_notes_never_make_headers(
     subject = str(modern["Subject"])
     assert "\n" not in subject
     assert "\r" not in subject
-    assert subject.startswith("Visa")
+    assert subject.startswith("【还剩7天】Visa")
 
 
 def test_a_custom_title_with_a_line_separator_from_the_config(tmp_path: Path) -> None:
@@ -418,7 +649,7 @@ def test_a_custom_title_with_a_line_separator_from_the_config(tmp_path: Path) ->
     )
     parsed = reparse(message)
     assert parsed.get_all("Bcc") is None
-    assert str(parsed["Subject"]).startswith("Top up SIM Bcc: evil@example.org due 2027-01-05")
+    assert str(parsed["Subject"]).startswith("Top up SIM Bcc: evil@example.org due Tue 5 Jan")
 
 
 @pytest.mark.parametrize(

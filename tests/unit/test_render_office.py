@@ -9,9 +9,10 @@ and review the diff.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
@@ -21,7 +22,7 @@ import pytest
 
 from service import texts
 from service.config import Config, Office, Person, parse_config
-from service.offices import DigestContent, OfficeRow
+from service.offices import ConfigChangeRecord, DigestContent, OfficeRow
 from service.plan import Occurrence, Reminder, plan
 from service.render import digest_key, render_digest, render_escalation
 from service.store.records import DeliveryRow, ReminderRow
@@ -333,7 +334,14 @@ def _content(office: Office) -> DigestContent:
         )
     ]
     content.changes = [
-        (_at("2027-02-26T14:30:00+09:00"), "+1 person (nguyen-van-an); 1 deadline changed"),
+        (
+            _at("2027-02-26T14:30:00+09:00"),
+            ConfigChangeRecord(
+                people_added=("nguyen-van-an",), deadlines_changed=("wang-fang/nhis",)
+            ),
+        ),
+        # What an older version stored: English text, shown as it is.
+        (_at("2027-02-27T10:00:00+09:00"), "deadlines changed: wang-fang/visa"),
     ]
     return content
 
@@ -341,39 +349,55 @@ def _content(office: Office) -> DigestContent:
 # -- golden files ----------------------------------------------------------------
 
 
-def test_golden_escalation_en(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
-    person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "hr")
-    assert escalation.key == "wang-fang/visa/2027-03-14/P14D+hr"
-    _check_golden(
-        "escalation-en", _escalate(config, _office(config, "hr"), person, occurrence, escalation)
+#: The office that reads each language: hr (en), intl (ko), cn-desk (zh).
+OFFICES = {"en": "hr", "ko": "intl", "zh": "cn-desk"}
+
+
+@pytest.mark.parametrize("lang", sorted(OFFICES))
+def test_golden_escalation(lang: str, config: Config, occurrences: tuple[Occurrence, ...]) -> None:
+    office = _office(config, OFFICES[lang])
+    person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", office.id)
+    assert escalation.key == f"wang-fang/visa/2027-03-14/P14D+{office.id}"
+    _check_golden(f"escalation-{lang}", _escalate(config, office, person, occurrence, escalation))
+
+
+@pytest.mark.parametrize("lang", sorted(OFFICES))
+def test_golden_escalation_after_the_date(
+    lang: str, config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    office = _office(config, OFFICES[lang])
+    person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", office.id)
+    # The same escalation, sent late: the day after the date.
+    late = dataclasses.replace(escalation, due=escalation.due + timedelta(days=15))
+    message = render_escalation(
+        config,
+        office,
+        person,
+        occurrence,
+        late,
+        now=late.due,
+        history=HISTORY,
+        ack_url=ACK,
+        dashboard_url=DASHBOARD,
     )
+    _check_golden(f"escalation-{lang}-day-after", message)
 
 
-def test_golden_escalation_ko(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
-    person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "intl")
+@pytest.mark.parametrize("lang", sorted(OFFICES))
+def test_golden_digest(lang: str, config: Config) -> None:
+    office = _office(config, OFFICES[lang])
     _check_golden(
-        "escalation-ko",
-        _escalate(config, _office(config, "intl"), person, occurrence, escalation),
-    )
-
-
-def test_golden_digest_en(config: Config) -> None:
-    office = _office(config, "hr")
-    _check_golden(
-        "digest-en", render_digest(config, _content(office), now=NOW, dashboard_url=DASHBOARD)
-    )
-
-
-def test_golden_digest_zh(config: Config) -> None:
-    office = _office(config, "cn-desk")
-    _check_golden(
-        "digest-zh", render_digest(config, _content(office), now=NOW, dashboard_url=DASHBOARD)
+        f"digest-{lang}", render_digest(config, _content(office), now=NOW, dashboard_url=DASHBOARD)
     )
 
 
 def test_golden_files_have_no_strays() -> None:
     found = {p.stem for p in GOLDEN.glob("*.txt")}
-    assert found == {"escalation-en", "escalation-ko", "digest-en", "digest-zh"}
+    assert found == {
+        f"{name}-{lang}{suffix}"
+        for lang in OFFICES
+        for name, suffix in (("escalation", ""), ("escalation", "-day-after"), ("digest", ""))
+    }
 
 
 # -- escalations -----------------------------------------------------------------
@@ -396,7 +420,7 @@ def test_escalation_headers(config: Config, occurrences: tuple[Occurrence, ...])
     assert parsed["Content-Language"] == "en"
     assert parsed["Date"] == "Sun, 28 Feb 2027 09:00:00 +0900"
     assert parsed["Subject"] == (
-        "Not yet done: Wang Fang — Visa (period of stay) expires 2027-03-14 (14 days left)"
+        "Not confirmed: Wang Fang — Visa expires Sun 14 Mar (14 days left)"
     )
 
 
@@ -405,7 +429,7 @@ def test_escalation_is_in_the_offices_language_and_zone(
 ) -> None:
     person, occurrence, escalation = _find(config, occurrences, "wang-fang", "visa", "cn-desk")
     parsed = reparse(_escalate(config, _office(config, "cn-desk"), person, occurrence, escalation))
-    assert parsed["Subject"] == "尚未办理：Wang Fang，居留期限将于2027-03-14到期（还剩14天）"
+    assert parsed["Subject"] == "未确认：Wang Fang，滞留期间3月14日（周日）到期（还剩14天）"
     assert parsed["Content-Language"] == "zh"
     # Shanghai is an hour behind Seoul: delivery times and Date are the office's.
     assert parsed["Date"] == "Sun, 28 Feb 2027 08:00:00 +0800"
@@ -418,10 +442,7 @@ def test_escalation_is_in_the_offices_language_and_zone(
             *_find(config, occurrences, "wang-fang", "visa", "intl"),
         )
     )
-    assert (
-        ko["Subject"]
-        == "처리 확인 없음: Wang Fang 님, 체류기간이 2027-03-14에 만료됩니다 (14일 남음)"
-    )
+    assert ko["Subject"] == "처리 확인 없음: Wang Fang 님, 체류기간 만료 3월 14일(일) (D-14)"
 
 
 def test_escalation_says_who_what_and_what_was_sent(
@@ -432,12 +453,10 @@ def test_escalation_says_who_what_and_what_was_sent(
     text = text_of(message)
     assert "Who: Wang Fang (wang-fang)" in text
     assert "Email: wang.fang@example.org" in text
-    assert (
-        "Visa (period of stay) expires Sunday, 14 March 2027. That is 14 days from today." in text
-    )
+    assert "Visa expires Sunday, 14 March 2027. That is 14 days from today." in text
     assert "Note: D-2, needs the enrolment letter" in text
     # 14 March 2027 is a Sunday: the office hears when the person must act by.
-    assert "The last business day before it is Friday, 12 March 2027" in text
+    assert "The last working day before it is Friday, 12 March 2027" in text
     # One line per attempt, oldest first, in the office's zone; replies for failures only.
     history = text.split("Reminders sent so far\n", 1)[1].split("\n\n", 1)[0]
     assert history.splitlines() == [
@@ -449,6 +468,10 @@ def test_escalation_says_who_what_and_what_was_sent(
         "  server said: 550 5.1.1 <wang.fang@example.org>: Recipient address rejected",
     ]
     assert "What Wang Fang has to do\n1. Apply on HiKorea" in text
+    # Written about the person, to the office: "their", never "your".
+    steps = text.split("What Wang Fang has to do\n", 1)[1].split("\n\n", 1)[0]
+    assert "their immigration office" in steps
+    assert "your" not in steps.lower()
     assert f"{ACK}\n(The link opens a confirmation page" in text
     assert DASHBOARD in text
     html = html_of(message)
@@ -473,8 +496,8 @@ def test_escalation_without_deliveries_or_links(
     )
     text = text_of(message)
     assert "Reminders sent so far\nNo reminder was delivered yet." in text
-    assert "http" not in text
-    assert "href" not in html_of(message)
+    assert "staywatch.example.org" not in text
+    assert 'href="https://staywatch' not in html_of(message)
 
 
 def test_nhis_escalates_after_the_date_as_overdue(
@@ -486,11 +509,11 @@ def test_nhis_escalates_after_the_date_as_overdue(
     assert escalation.offset == "-P1D+hr"
     message = _escalate(config, _office(config, "hr"), person, occurrence, escalation, history=[])
     assert str(message["Subject"]) == (
-        "Overdue: Wang Fang — NHIS premium for 2027-03 was due 2027-02-25 (1 day overdue)"
+        "Overdue: Wang Fang — NHIS premium for March due Thu 25 Feb (1 day overdue)"
     )
     text = text_of(message)
     assert "The deadline below has passed" in text
-    assert "This payment covers March 2027." in text
+    assert "NHIS premium for March 2027 due Thursday, 25 February 2027. That was 1 day ago." in text
     assert message["X-Staywatch-Key"] == "wang-fang/nhis/2027-02-25/-P1D+hr"
 
 
@@ -545,7 +568,7 @@ def test_names_never_make_headers(
     office = _office(config, "hr").model_copy(update={"name": f"HR{evil}"})
     message = _escalate(config, office, person, occurrence, escalation)
     _assert_clean_headers(message, ["hr@uni.example.ac.kr", "hr-lead@uni.example.ac.kr"])
-    assert str(reparse(message)["Subject"]).startswith("Not yet done: Wang Fang")
+    assert str(reparse(message)["Subject"]).startswith("Not confirmed: Wang Fang")
 
     digest = render_digest(config, _content(office), now=NOW, dashboard_url=None)
     _assert_clean_headers(digest, ["hr@uni.example.ac.kr", "hr-lead@uni.example.ac.kr"])
@@ -577,7 +600,7 @@ def test_digest_headers(config: Config) -> None:
 def test_digest_subject_in_other_languages(config: Config) -> None:
     intl = render_digest(config, _content(_office(config, "intl")), now=NOW, dashboard_url=None)
     assert str(intl["Subject"]) == (
-        "staywatch 요약 (국제처): 기한 경과 1건, 60일 이내 기한 3건, 전달 실패 1건"
+        "staywatch 요약(국제처): 기한 지남 1건, 60일 이내 기한 3건, 전달 실패 1건"
     )
     cn = render_digest(config, _content(_office(config, "cn-desk")), now=NOW, dashboard_url=None)
     assert str(cn["Subject"]) == (
@@ -595,7 +618,7 @@ def test_digest_lists_overdue_before_upcoming(config: Config) -> None:
         text.index("Due in the next 60 days (3)"),
         text.index("Marked as done since the last digest (2)"),
         text.index("Reminders that could not be delivered (1)"),
-        text.index("Changes to the configuration since the last digest (1)"),
+        text.index("Changes to the configuration since the last digest (2)"),
         text.index(DASHBOARD),
     ]
     assert order == sorted(order)
@@ -639,7 +662,11 @@ def test_digest_resolves_acknowledgements_and_explains_failures(config: Config) 
     assert "Reminder: wang-fang/visa/2027-03-14/P30D" in text
     assert "Addresses: wang.fang@example.org" in text
     assert "Reply: 550 5.1.1 <wang.fang@example.org>: Recipient address rejected" in text
-    assert "2027-02-26 14:30 KST  +1 person (nguyen-van-an); 1 deadline changed" in text
+    assert (
+        "2027-02-26 14:30 KST  1 person added (nguyen-van-an); 1 deadline changed (wang-fang/nhis)"
+        in text
+    )
+    assert "2027-02-27 10:00 KST  deadlines changed: wang-fang/visa" in text
 
 
 def test_empty_sections_are_left_out(config: Config) -> None:
@@ -665,3 +692,27 @@ def test_digest_is_deterministic(config: Config) -> None:
     first = render_digest(config, _content(office), now=NOW, dashboard_url=DASHBOARD)
     second = render_digest(config, _content(office), now=NOW, dashboard_url=DASHBOARD)
     assert first.as_bytes() == second.as_bytes()
+
+
+def test_chinese_offices_read_full_width_punctuation(
+    config: Config, occurrences: tuple[Occurrence, ...]
+) -> None:
+    office = _office(config, "cn-desk")
+    escalation = _escalate(
+        config, office, *_find(config, occurrences, "wang-fang", "visa", "cn-desk")
+    )
+    assert "当事人：Wang Fang（wang-fang）" in text_of(escalation)
+    digest = text_of(render_digest(config, _content(office), now=NOW, dashboard_url=None))
+    assert "- Wang Fang，滞留期间 2027-03-14" in digest
+    assert ", " not in digest.split("未能送达的提醒", 1)[1].split("\n\n", 2)[1].splitlines()[0]
+
+
+@pytest.mark.parametrize("lang", sorted(OFFICES))
+def test_digest_status_words_are_the_dashboards(lang: str, config: Config) -> None:
+    office = _office(config, OFFICES[lang])
+    content = _content(office)
+    text = text_of(render_digest(config, content, now=NOW, dashboard_url=None))
+    for row in (*content.overdue, *content.upcoming):
+        assert texts.status_label(row.status, lang) in text
+    if lang != "en":
+        assert "not reminded yet" not in text
