@@ -355,7 +355,7 @@ async def subscribe_page(request: web.Request) -> web.Response:
     state = request.app[STATE]
     token = request.match_info["token"]
     found = await state.lookup_token(token)
-    reader = _reader(state.config, found) if found is not None else None
+    reader = _calendar_reader(state.config, found) if found is not None else None
     if reader is None:
         return _not_found()
     lang, name = reader
@@ -385,7 +385,7 @@ async def subscribe_page(request: web.Request) -> web.Response:
     )
 
 
-def _reader(config: Config, found: tuple[str, str | None]) -> tuple[str, str] | None:
+def _calendar_reader(config: Config, found: tuple[str, str | None]) -> tuple[str, str] | None:
     """(language, calendar name) of a token's calendar; None when it names nobody now.
 
     A person reads their own language; an office, the office's; the admin
