@@ -34,6 +34,7 @@ from service.i18n import (
 from service.kinds import LANGUAGES
 from service.plan import plan
 from service.render import render_reminder
+from service.tokens import installation_id
 from tests.fixtures.mail import html_of, text_of
 
 # -- Thai: the Buddhist era ---------------------------------------------------------
@@ -226,6 +227,7 @@ def test_a_person_without_a_catalog_gets_english_mail_and_calendar(lang: str) ->
         stamp=datetime.fromisoformat("2027-01-01T00:00:00+00:00"),
         name="staywatch: Mai",
         language=lang,
+        installation=installation_id(b"the secret of the test installation"),
     )
     assert b"SUMMARY:Visa (period of stay) expires" in body
 
