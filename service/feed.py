@@ -259,9 +259,11 @@ def _summary(lang: str, event: _Event, all_people: bool) -> str:
     return DONE_MARK + text if event.done else text
 
 
-def _closed(lang: str, day: date, reason: str, business: BusinessCalendar) -> str:
+def _closed(lang: str, occ: Occurrence, reason: str, business: BusinessCalendar) -> str:
     # Offices are closed on the deadline day: the email's sentence, with the day to act by.
-    return texts.closed_notice(day, reason, business.last_business_day_before(day), lang)
+    day = occ.date
+    last_open = business.last_business_day_before(day)
+    return texts.closed_notice(occ.texts_key, day, reason, last_open, lang)
 
 
 def _description(lang: str, event: _Event, business: BusinessCalendar) -> str:
@@ -273,13 +275,13 @@ def _description(lang: str, event: _Event, business: BusinessCalendar) -> str:
         if occ.moved:
             lines.append(texts.moved_days_notice(occ.moved, occ.date, lang))
         if occ.closed:
-            lines.append(_closed(lang, occ.date, occ.closed, business))
+            lines.append(_closed(lang, occ, occ.closed, business))
         if event.done:
             lines.append(texts.ui("done", lang))
     else:
         lines.append(texts.ui("deadline_on", lang, date=texts.long_date(occ.date, lang)))
         if event.closed_notice and occ.closed:
-            lines.append(_closed(lang, occ.date, occ.closed, business))
+            lines.append(_closed(lang, occ, occ.closed, business))
     return "\n".join(lines)
 
 

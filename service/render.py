@@ -284,7 +284,7 @@ def _render_reminder(
             else None
         ),
         "closed": (
-            texts.closed_notice(occurrence.date, occurrence.closed, last_open, lang)
+            texts.closed_notice(kind, occurrence.date, occurrence.closed, last_open, lang)
             if occurrence.closed is not None and last_open is not None
             else None
         ),
@@ -551,7 +551,7 @@ def _render_escalation(
     closed = None
     if occurrence.closed is not None and not past:
         last_open = BusinessCalendar.for_config(config).last_business_day_before(occurrence.date)
-        closed = texts.closed_notice(occurrence.date, occurrence.closed, last_open, lang)
+        closed = texts.closed_notice(kind, occurrence.date, occurrence.closed, last_open, lang)
     autopay = isinstance(deadline, NhisPremium) and deadline.autopay
     attempts = sorted(history, key=lambda d: (_as_utc(d.at), d.id))
     office_name = _one_line(office.name)

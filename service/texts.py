@@ -35,7 +35,7 @@ from service.i18n import (
     use_locale,
 )
 from service.kinds import Language
-from service.rules import OFFICE_VISIT_KINDS
+from service.rules import KIND_RULES, OFFICE_VISIT_KINDS
 
 #: The languages with a catalog (English, the language of the message ids, included).
 LANGUAGES: tuple[Language, ...] = available_languages()
@@ -431,17 +431,577 @@ KIND_TEXTS: dict[str, KindText] = {
                 NP_(
                     "passport_expiry",
                     "When you have the new passport, report it to immigration within 15 days "
-                    "(art. 35), on HiKorea (하이코리아) or in person.",
+                    "(art. 35), on HiKorea (하이코리아) or in person (외국인등록사항 변경신고). "
+                    "Ask the person who set up these reminders to add a registration_change "
+                    "deadline, so that you are reminded.",
                 ),
                 NP_(
                     "passport_expiry",
                     "When they have the new passport, they must report it to immigration within "
-                    "15 days (art. 35). Add a registration_change deadline in staywatch so that "
-                    "they are reminded.",
+                    "15 days (art. 35): a change of registration report (외국인등록사항 "
+                    "변경신고). Add a registration_change deadline in staywatch so that they are "
+                    "reminded.",
                 ),
             ),
         ),
         expiry=True,
+    ),
+    # -- re-entry, changes of registration, newborns, age 17, the E-9 workplace change,
+    # NHIS enrolment (DOMAIN.md's sections of those names) --------------------------------
+    "reentry": KindText(
+        name=NP_("reentry", "Re-entry to Korea"),
+        event=NP_("reentry", "Last day to re-enter Korea"),
+        subject=NP_("reentry", "Back in Korea by %(date)s"),
+        subject_past=NP_("reentry", "Re-entry deadline was %(date)s"),
+        headline=NP_("reentry", "Please be back in Korea by %(date)s."),
+        headline_past=NP_(
+            "reentry", "Your last day to come back to Korea without a permit was %(date)s."
+        ),
+        action=NP_("reentry", "Mark the return to Korea (by %(date)s) as done"),
+        what=NP_(
+            "reentry",
+            "After you leave Korea, you can come back without a re-entry permit within one "
+            "year (two years for permanent residents, F-5), but not after your period of "
+            "stay ends (Immigration Act art. 30). This date is whichever comes first.",
+        ),
+        consequence=NP_(
+            "reentry",
+            "If you come back later, your status of stay and your foreigner registration are "
+            "gone, unless you got a re-entry permit (재입국허가) before you left. You would "
+            "need a new visa.",
+        ),
+        advice=(
+            Step(
+                NP_("reentry", "Book your flight so that you land in Korea by this date."),
+                NP_(
+                    "reentry",
+                    "They should book their flight so that they land in Korea by this date.",
+                ),
+            ),
+            Step(
+                NP_(
+                    "reentry",
+                    "If you cannot come back in time, apply for a re-entry permit (재입국허가) "
+                    "or an extension of stay by this date: call 1345 or check HiKorea "
+                    "(하이코리아). An embassy or consulate abroad cannot extend it.",
+                ),
+                NP_(
+                    "reentry",
+                    "If they cannot come back in time, they must apply for a re-entry permit "
+                    "(재입국허가) or an extension of stay by this date: 1345 and HiKorea "
+                    "(하이코리아) can help. An embassy or consulate abroad cannot extend it.",
+                ),
+            ),
+        ),
+    ),
+    "registration_change": KindText(
+        name=NP_("registration_change", "Change of registration report"),
+        event=NP_("registration_change", "Registration change report due"),
+        subject=NP_("registration_change", "Registration change report due %(date)s"),
+        # Past the date too: the subject's "1 day overdue" says it, in fewer characters.
+        subject_past=NP_("registration_change", "Registration change report due %(date)s"),
+        headline=NP_(
+            "registration_change",
+            "Please report the change to your foreigner registration by %(date)s.",
+        ),
+        headline_past=NP_(
+            "registration_change",
+            "The change to your foreigner registration was due to be reported by %(date)s.",
+        ),
+        action=NP_(
+            "registration_change", "Mark the registration change report (due %(date)s) as done"
+        ),
+        what=NP_(
+            "registration_change",
+            "You must report a change to your foreigner registration within 15 days: a new "
+            "passport, a new name, sex, date of birth or nationality (Immigration Act art. 35), "
+            "and for some statuses a new workplace (art. 21) or school. staywatch reminds you a "
+            "day early.",
+        ),
+        consequence=NP_("registration_change", "You can be fined up to KRW 1,000,000."),
+        advice=(
+            Step(
+                NP_(
+                    "registration_change",
+                    "Report it on HiKorea (하이코리아): e-Application > Change of registration "
+                    "details (외국인등록사항 변경신고). Or go to your immigration office.",
+                ),
+                NP_(
+                    "registration_change",
+                    "They can report it on HiKorea (하이코리아): e-Application > Change of "
+                    "registration details (외국인등록사항 변경신고), or at their immigration "
+                    "office.",
+                ),
+            ),
+            Step(
+                NP_(
+                    "registration_change",
+                    "Bring your residence card, your passport (the new and the old one, if it "
+                    "changed) and proof of the change.",
+                ),
+                NP_(
+                    "registration_change",
+                    "They need their residence card, their passport (the new and the old one, "
+                    "if it changed) and proof of the change.",
+                ),
+            ),
+        ),
+        overdue=Step(
+            NP_(
+                "registration_change",
+                "If you have not reported it, call 1345 or go to your immigration office today. "
+                "If you have, press the button below and the reminders stop.",
+            ),
+            NP_(
+                "registration_change",
+                "If they have not reported it, they should call 1345 or go to their immigration "
+                "office today. If they have, record it below and the reminders stop.",
+            ),
+        ),
+        window=NP_("registration_change", "Registration change report window open"),
+        window_line=NP_("registration_change", "You can report it from %(start)s to %(end)s."),
+        act_by=NP_("registration_change", "report by %(date)s"),
+    ),
+    "registration_change:passport": KindText(
+        name=NP_("registration_change:passport", "New passport report"),
+        event=NP_("registration_change:passport", "New passport report due"),
+        subject=NP_("registration_change:passport", "New passport report due %(date)s"),
+        subject_past=NP_("registration_change:passport", "New passport report was due %(date)s"),
+        headline=NP_(
+            "registration_change:passport",
+            "Please report your new passport to immigration by %(date)s.",
+        ),
+        headline_past=NP_(
+            "registration_change:passport",
+            "Your new passport was due to be reported by %(date)s.",
+        ),
+        action=NP_(
+            "registration_change:passport", "Mark the new passport report (due %(date)s) as done"
+        ),
+        what=NP_(
+            "registration_change:passport",
+            "When you get a new passport, you must report it to immigration within 15 days "
+            "(Immigration Act art. 35). staywatch reminds you a day early.",
+        ),
+        consequence=NP_("registration_change:passport", "You can be fined up to KRW 1,000,000."),
+        advice=(
+            Step(
+                NP_(
+                    "registration_change:passport",
+                    "Report it on HiKorea (하이코리아): e-Application > Change of registration "
+                    "details (외국인등록사항 변경신고). Or go to your immigration office.",
+                ),
+                NP_(
+                    "registration_change:passport",
+                    "They can report it on HiKorea (하이코리아): e-Application > Change of "
+                    "registration details (외국인등록사항 변경신고), or at their immigration "
+                    "office.",
+                ),
+            ),
+            Step(
+                NP_(
+                    "registration_change:passport",
+                    "Bring your residence card and both passports, the new one and the old one.",
+                ),
+                NP_(
+                    "registration_change:passport",
+                    "They need their residence card and both passports, the new one and the "
+                    "old one.",
+                ),
+            ),
+        ),
+        overdue=Step(
+            NP_(
+                "registration_change:passport",
+                "If you have not reported your new passport, call 1345 or go to your "
+                "immigration office today. If you have, press the button below and the "
+                "reminders stop.",
+            ),
+            NP_(
+                "registration_change:passport",
+                "If they have not reported their new passport, they should call 1345 or go to "
+                "their immigration office today. If they have, record it below and the "
+                "reminders stop.",
+            ),
+        ),
+        window=NP_("registration_change:passport", "New passport report window open"),
+        window_line=NP_(
+            "registration_change:passport", "You can report it from %(start)s to %(end)s."
+        ),
+        act_by=NP_("registration_change:passport", "report by %(date)s"),
+    ),
+    "newborn_status": KindText(
+        name=NP_("newborn_status", "Status of stay for a baby born in Korea"),
+        event=NP_("newborn_status", "Baby's status of stay due"),
+        subject=NP_("newborn_status", "Baby's status of stay due %(date)s"),
+        subject_past=NP_("newborn_status", "Baby's status of stay was due %(date)s"),
+        headline=NP_("newborn_status", "Please apply for your baby's status of stay by %(date)s."),
+        headline_past=NP_("newborn_status", "Your baby's status of stay was due on %(date)s."),
+        action=NP_("newborn_status", "Mark the baby's status of stay (due %(date)s) as done"),
+        what=NP_(
+            "newborn_status",
+            "A foreign child born in Korea needs a status of stay within 90 days of birth "
+            "(Immigration Act art. 23). The day of birth counts as day 1, so the last day is "
+            "89 days after the birth.",
+        ),
+        consequence=NP_(
+            "newborn_status",
+            "After this date your baby would be in Korea without a status of stay, which the "
+            "Immigration Act does not allow.",
+        ),
+        advice=(
+            Step(
+                NP_(
+                    "newborn_status",
+                    "Book a visit (방문예약) on HiKorea (하이코리아) at your immigration office. "
+                    "Ask for the grant of a status of stay (체류자격 부여).",
+                ),
+                NP_(
+                    "newborn_status",
+                    "Book a visit (방문예약) on HiKorea (하이코리아) at their immigration office. "
+                    "Ask for the grant of a status of stay (체류자격 부여).",
+                ),
+            ),
+            Step(
+                NP_(
+                    "newborn_status",
+                    "Bring the birth certificate, both parents' residence cards, the baby's "
+                    "passport if it has one, and the fee.",
+                ),
+                NP_(
+                    "newborn_status",
+                    "They need the birth certificate, both parents' residence cards, the baby's "
+                    "passport if it has one, and the fee.",
+                ),
+            ),
+            Step(
+                NP_(
+                    "newborn_status",
+                    "You can register your baby as a foreign resident (외국인등록) at the same "
+                    "visit.",
+                ),
+                NP_(
+                    "newborn_status",
+                    "The baby can be registered as a foreign resident (외국인등록) at the same "
+                    "visit.",
+                ),
+            ),
+        ),
+        overdue=Step(
+            NP_(
+                "newborn_status",
+                "If you have not applied, call 1345 or go to your immigration office today. "
+                "If you have, press the button below and the reminders stop.",
+            ),
+            NP_(
+                "newborn_status",
+                "If they have not applied, they should call 1345 or go to their immigration "
+                "office today. If they have, record it below and the reminders stop.",
+            ),
+        ),
+        window=NP_("newborn_status", "Baby's status of stay window open"),
+        window_line=NP_("newborn_status", "You can apply from %(start)s to %(end)s."),
+        act_by=NP_("newborn_status", "apply by %(date)s"),
+    ),
+    "arc_at_17": KindText(
+        name=NP_("arc_at_17", "Foreigner registration at 17"),
+        event=NP_("arc_at_17", "Foreigner registration at 17 due"),
+        subject=NP_("arc_at_17", "Registration at 17 due %(date)s"),
+        subject_past=NP_("arc_at_17", "Registration at 17 was due %(date)s"),
+        headline=NP_("arc_at_17", "Foreigner registration at 17 is due on %(date)s."),
+        headline_past=NP_("arc_at_17", "Foreigner registration at 17 was due on %(date)s."),
+        action=NP_("arc_at_17", "Mark foreigner registration at 17 (due %(date)s) as done"),
+        what=NP_(
+            "arc_at_17",
+            "Foreign residents under 17 do not have to register. Within 90 days of turning "
+            "17, they must register as a foreign resident (Immigration Act art. 31). The "
+            "17th birthday counts as day 1, so the last day is 89 days after it.",
+        ),
+        consequence=NP_(
+            "arc_at_17",
+            "There is a penalty that grows with the delay. In serious cases it means up to "
+            "1 year in prison or a fine of up to KRW 10 million (arts. 46, 95).",
+        ),
+        advice=(
+            Step(
+                NP_(
+                    "arc_at_17",
+                    "Book a visit (방문예약) on HiKorea (하이코리아) at the immigration office "
+                    "for your address now: slots run out. Ask for foreigner registration "
+                    "(외국인등록).",
+                ),
+                NP_(
+                    "arc_at_17",
+                    "Book a visit (방문예약) on HiKorea (하이코리아) at the immigration office "
+                    "for their address now: slots run out. Ask for foreigner registration "
+                    "(외국인등록).",
+                ),
+            ),
+            Step(
+                NP_(
+                    "arc_at_17",
+                    "Bring the passport, one 3.5 x 4.5 cm photo, proof of residence, the "
+                    "documents the status requires and the fee.",
+                ),
+                NP_(
+                    "arc_at_17",
+                    "They need the passport, one 3.5 x 4.5 cm photo, proof of residence, the "
+                    "documents the status requires and the fee.",
+                ),
+            ),
+        ),
+        overdue=Step(
+            NP_(
+                "arc_at_17",
+                "If the registration is not done, call 1345 or go to your immigration office "
+                "today. If it is done, press the button below and the reminders stop.",
+            ),
+            NP_(
+                "arc_at_17",
+                "If the registration is not done, they should call 1345 or go to their "
+                "immigration office today. If it is done, record it below and the reminders "
+                "stop.",
+            ),
+        ),
+        window=NP_("arc_at_17", "Registration window open (age 17)"),
+        window_line=NP_("arc_at_17", "You can register from %(start)s to %(end)s."),
+        act_by=NP_("arc_at_17", "register by %(date)s"),
+    ),
+    "workplace_change": KindText(
+        name=NP_("workplace_change", "Change of workplace (E-9)"),
+        event=NP_("workplace_change", "Workplace change application due"),
+        subject=NP_("workplace_change", "Workplace change application due %(date)s"),
+        # Past the date too: the subject's "1 day overdue" says it, in fewer characters.
+        subject_past=NP_("workplace_change", "Workplace change application due %(date)s"),
+        headline=NP_("workplace_change", "Please apply for a change of workplace by %(date)s."),
+        headline_past=NP_(
+            "workplace_change", "Your application for a change of workplace was due on %(date)s."
+        ),
+        action=NP_(
+            "workplace_change", "Mark the workplace change application (due %(date)s) as done"
+        ),
+        what=NP_(
+            "workplace_change",
+            "Your employment contract has ended. The Act on the Employment of Foreign Workers "
+            "(art. 25) gives you one month from its end to apply for a change of workplace at the "
+            "Employment Center (고용센터).",
+        ),
+        consequence=NP_("workplace_change", "If you do not apply in time, you must leave Korea."),
+        advice=(
+            Step(
+                NP_(
+                    "workplace_change",
+                    "Apply at your Employment Center (고용센터) or on EPS (www.eps.go.kr) as "
+                    "soon as you can. Ask for a change of workplace (사업장 변경 신청).",
+                ),
+                NP_(
+                    "workplace_change",
+                    "They should apply at their Employment Center (고용센터) or on EPS "
+                    "(www.eps.go.kr) as soon as they can (사업장 변경 신청).",
+                ),
+            ),
+            Step(
+                NP_(
+                    "workplace_change",
+                    "Keep the papers that show your contract ended (release or termination).",
+                ),
+                NP_(
+                    "workplace_change",
+                    "They should keep the papers that show their contract ended (release or "
+                    "termination).",
+                ),
+            ),
+            Step(
+                NP_(
+                    "workplace_change",
+                    "When you have applied, tell the person who set up these reminders the "
+                    "date. staywatch then reminds you of the next deadline.",
+                ),
+                NP_(
+                    "workplace_change",
+                    "When they have applied, add the date to their workplace_change deadline "
+                    "(applied = the date). staywatch then reminds them of the next deadline, "
+                    "the permission for the new workplace.",
+                ),
+            ),
+            Step(
+                NP_(
+                    "workplace_change",
+                    "If you need help, call 1350 (Ministry of Employment and Labor).",
+                )
+            ),
+        ),
+        overdue=Step(
+            NP_(
+                "workplace_change",
+                "If you have not applied, call 1350 or go to your Employment Center (고용센터) "
+                "today. If you have, press the button below and the reminders stop.",
+            ),
+            NP_(
+                "workplace_change",
+                "If they have not applied, they should call 1350 or go to their Employment "
+                "Center (고용센터) today. If they have, record it below and the reminders stop.",
+            ),
+        ),
+        window=NP_("workplace_change", "Workplace change window open"),
+        window_line=NP_("workplace_change", "You can apply from %(start)s to %(end)s."),
+        act_by=NP_("workplace_change", "apply by %(date)s"),
+    ),
+    "workplace_change:permit": KindText(
+        name=NP_("workplace_change:permit", "New workplace permission (E-9)"),
+        event=NP_("workplace_change:permit", "New workplace permission due"),
+        subject=NP_("workplace_change:permit", "New workplace permission due %(date)s"),
+        # Past the date too: the subject's "1 day overdue" says it, in fewer characters.
+        subject_past=NP_("workplace_change:permit", "New workplace permission due %(date)s"),
+        headline=NP_(
+            "workplace_change:permit",
+            "Please get the permission to work at your new workplace by %(date)s.",
+        ),
+        headline_past=NP_(
+            "workplace_change:permit",
+            "The permission for your new workplace was due on %(date)s.",
+        ),
+        action=NP_(
+            "workplace_change:permit", "Mark the new workplace permission (due %(date)s) as done"
+        ),
+        what=NP_(
+            "workplace_change:permit",
+            "You have applied for a change of workplace. The Act on the Employment of Foreign "
+            "Workers (art. 25) gives you three months from the application to get the permission "
+            "for a new workplace (근무처 변경허가).",
+        ),
+        consequence=NP_(
+            "workplace_change:permit",
+            "If you do not get the permission in time, you must leave Korea.",
+        ),
+        advice=(
+            Step(
+                NP_(
+                    "workplace_change:permit",
+                    "Keep in touch with your Employment Center (고용센터) about job offers, and "
+                    "check EPS (www.eps.go.kr).",
+                ),
+                NP_(
+                    "workplace_change:permit",
+                    "They should keep in touch with their Employment Center (고용센터) about job "
+                    "offers, and check EPS (www.eps.go.kr).",
+                ),
+            ),
+            Step(
+                NP_(
+                    "workplace_change:permit",
+                    "When a new employer hires you, make sure the permission (근무처 변경허가) "
+                    "is granted by this date. The employer and the Employment Center can help.",
+                ),
+                NP_(
+                    "workplace_change:permit",
+                    "When a new employer hires them, make sure the permission (근무처 변경허가) "
+                    "is granted by this date. The employer and the Employment Center can help.",
+                ),
+            ),
+            Step(
+                NP_(
+                    "workplace_change:permit",
+                    "If you need help, call 1350 (Ministry of Employment and Labor).",
+                )
+            ),
+        ),
+        overdue=Step(
+            NP_(
+                "workplace_change:permit",
+                "If you do not have the permission yet, call 1350 or go to your Employment "
+                "Center (고용센터) today. If you have it, press the button below and the "
+                "reminders stop.",
+            ),
+            NP_(
+                "workplace_change:permit",
+                "If they do not have the permission yet, they should call 1350 or go to their "
+                "Employment Center (고용센터) today. If they have it, record it below and the "
+                "reminders stop.",
+            ),
+        ),
+        window=NP_("workplace_change:permit", "New workplace permission window open"),
+        window_line=NP_(
+            "workplace_change:permit",
+            "You have from %(start)s to %(end)s to get the permission.",
+        ),
+        act_by=NP_("workplace_change:permit", "get it by %(date)s"),
+    ),
+    "nhis_enrolment": KindText(
+        name=NP_("nhis_enrolment", "Health insurance (NHIS) enrolment"),
+        event=NP_("nhis_enrolment", "Health insurance (NHIS) starts"),
+        subject=NP_("nhis_enrolment", "Health insurance starts %(date)s"),
+        subject_past=NP_("nhis_enrolment", "Health insurance started %(date)s"),
+        headline=NP_("nhis_enrolment", "Your National Health Insurance (NHIS) starts on %(date)s."),
+        headline_past=NP_(
+            "nhis_enrolment", "Your National Health Insurance (NHIS) started on %(date)s."
+        ),
+        action=NP_("nhis_enrolment", "Mark the NHIS enrolment (%(date)s) as noted"),
+        what=NP_(
+            "nhis_enrolment",
+            "Foreign residents who stay six months or more are enrolled in the National Health "
+            "Insurance (건강보험) automatically (since 16 July 2019). Students on D-2 and D-4-3 "
+            "are enrolled on the day of their foreigner registration. You do not need to do "
+            "anything on this day.",
+        ),
+        consequence=NP_(
+            "nhis_enrolment",
+            "There is nothing to miss on this day. But from then on a premium is due every "
+            "month: unpaid premiums bring an arrears charge and can shorten or block your "
+            "next visa extension.",
+        ),
+        advice=(
+            Step(
+                NP_(
+                    "nhis_enrolment",
+                    "Your first premium bill will follow. Foreign residents pay in advance, by "
+                    "the 25th of the month before.",
+                ),
+                NP_(
+                    "nhis_enrolment",
+                    "Their first premium bill will follow. Foreign residents pay in advance, by "
+                    "the 25th of the month before.",
+                ),
+            ),
+            Step(
+                NP_(
+                    "nhis_enrolment",
+                    "Set up auto-debit (자동이체) in The건강보험 app or at a bank: it pays on "
+                    "time by itself and takes KRW 200 off each month.",
+                ),
+                NP_(
+                    "nhis_enrolment",
+                    "Auto-debit (자동이체), set up in The건강보험 app or at a bank, pays on time "
+                    "by itself and takes KRW 200 off each month.",
+                ),
+            ),
+            Step(
+                NP_(
+                    "nhis_enrolment",
+                    "Students may get a reduced premium. If you have equivalent insurance (for "
+                    "example an employer's plan from abroad), you can ask an NHIS branch to "
+                    "exclude you.",
+                ),
+                NP_(
+                    "nhis_enrolment",
+                    "Students may get a reduced premium. Someone with equivalent insurance (for "
+                    "example an employer's plan from abroad) can ask an NHIS branch to exclude "
+                    "them.",
+                ),
+            ),
+            Step(
+                NP_(
+                    "nhis_enrolment",
+                    "Ask the person who set up these reminders to add the monthly premium "
+                    "(nhis_premium), so that you are reminded of each one.",
+                ),
+                NP_(
+                    "nhis_enrolment",
+                    "Add an nhis_premium deadline in staywatch from the first month, so that "
+                    "they are reminded of each premium.",
+                ),
+            ),
+        ),
     ),
     "custom": KindText(
         name=NP_("custom", "Personal deadline"),
@@ -820,13 +1380,32 @@ def days_off(moved: Sequence[DayOff], lang: str) -> str:
         return format_list(parts, lang_)
 
 
-def closed_notice(day: date, reason: str, last_open: date, lang: str) -> str:
-    """Offices are closed on the deadline day: act by the last business day before it."""
+#: Whose offices are closed on the deadline day, by the kind's ``KindRule.contact``.
+_CLOSED_NOTICES: dict[str, str] = {
+    "immigration": N_(
+        "Immigration offices are closed on %(day)s, and HiKorea takes no online "
+        "applications that day. The last working day before it is %(last_open)s: please "
+        "act by then."
+    ),
+    "eps": N_(
+        "Employment Centers (고용센터) are closed on %(day)s. The last working day before it "
+        "is %(last_open)s: please act by then."
+    ),
+}
+
+
+def closed_notice(kind: str, day: date, reason: str, last_open: date, lang: str) -> str:
+    """Offices are closed on the deadline day: act by the last business day before it.
+
+    The offices are the ones the kind (a texts key) is done at: the Employment
+    Center for a workplace change, immigration and HiKorea for the others.
+    """
+    rule = KIND_RULES.get(base_kind(kind))
+    contact = rule.contact if rule is not None else None
+    message = _CLOSED_NOTICES.get(contact or "", _CLOSED_NOTICES["immigration"])
     with use_locale(lang) as lang_:
         return _(
-            "Immigration offices are closed on %(day)s, and HiKorea takes no online "
-            "applications that day. The last working day before it is %(last_open)s: please "
-            "act by then.",
+            message,
             day=_closed_day(day, reason, lang_),
             last_open=long_date(last_open, lang_),
         )
@@ -1028,8 +1607,6 @@ UI: dict[str, str] = {
     "ack_explain": N_(
         "The link opens a confirmation page. Nothing is recorded until you press the button there."
     ),
-    "calendar_intro": N_("See all your deadlines in your calendar app. Subscribe to this address:"),
-    "calendar_link": N_("Subscribe in your calendar"),
     "footer": N_("Sent by staywatch (%(key)s). This is a reminder, not legal advice."),
     "test_subject": N_("staywatch test message"),
     "test_body": N_(
