@@ -814,8 +814,8 @@ KIND_TEXTS: dict[str, KindText] = {
             Step(
                 NP_(
                     "workplace_change",
-                    "When you have applied, tell the person who set up these reminders the "
-                    "date. staywatch then reminds you of the next deadline.",
+                    "When you have applied, tell the person who set up these reminders the date "
+                    "you applied. staywatch then reminds you of the next deadline.",
                 ),
                 NP_(
                     "workplace_change",
@@ -827,7 +827,7 @@ KIND_TEXTS: dict[str, KindText] = {
             Step(
                 NP_(
                     "workplace_change",
-                    "If you need help, call 1350 (Ministry of Employment and Labor).",
+                    "For help, call 1350 (Ministry of Employment and Labor).",
                 )
             ),
         ),
@@ -902,7 +902,7 @@ KIND_TEXTS: dict[str, KindText] = {
             Step(
                 NP_(
                     "workplace_change:permit",
-                    "If you need help, call 1350 (Ministry of Employment and Labor).",
+                    "For help, call 1350 (Ministry of Employment and Labor).",
                 )
             ),
         ),
