@@ -28,7 +28,7 @@ from service.render import (
     render_test,
     sender_domain,
 )
-from service.rules import OFFICE_VISIT_KINDS
+from service.rules import KIND_RULES, OFFICE_VISIT_KINDS, BusinessCalendar
 from tests.fixtures.golden import check_golden
 from tests.fixtures.mail import EXPECTED_HEADERS, dump, html_of, reparse, text_of
 
@@ -190,6 +190,48 @@ GOLDEN_DEADLINES = """
   kind = "custom"
   title = "Dentist (Dr. Lee, Sinchon)"
   at = 2027-01-05T10:00:00+09:00
+
+  [[person.deadline]]
+  id = "trip"
+  kind = "reentry"
+  departed = 2026-10-01
+
+  [[person.deadline]]
+  id = "name-change"
+  kind = "registration_change"
+  changed = 2027-04-05
+  what = "name"
+
+  [[person.deadline]]
+  id = "new-passport"
+  kind = "registration_change"
+  changed = 2027-05-03
+
+  [[person.deadline]]
+  id = "baby"
+  kind = "newborn_status"
+  born = 2027-02-10
+
+  [[person.deadline]]
+  id = "son"
+  kind = "arc_at_17"
+  born = 2010-06-01
+
+  [[person.deadline]]
+  id = "job"
+  kind = "workplace_change"
+  ended = 2027-01-31
+
+  [[person.deadline]]
+  id = "next-job"
+  kind = "workplace_change"
+  ended = 2027-03-31
+  applied = 2027-04-12
+
+  [[person.deadline]]
+  id = "nhis-join"
+  kind = "nhis_enrolment"
+  entry = 2027-01-10
 """
 GOLDEN_CONFIG = "".join(
     f'''
@@ -372,44 +414,55 @@ def test_offices_closed_notice(config: Config, occurrences: tuple[Occurrence, ..
     assert str(last["Subject"]) == "Visa expires Sun 14 Mar — apply by Fri 12 Mar"
 
 
+#: The texts keys of the kinds done at an office, variants included.
+OFFICE_VISIT_KEYS = sorted(
+    OFFICE_VISIT_KINDS
+    | {key for key in texts.KIND_TEXTS if texts.base_kind(key) in OFFICE_VISIT_KINDS}
+)
+#: Who to call past the date, by the kind's contact.
+HELP_LINE = {"immigration": "1345", "eps": "1350"}
+
+
 @pytest.mark.parametrize("lang", sorted(GOLDEN_PEOPLE))
-@pytest.mark.parametrize("kind", sorted(OFFICE_VISIT_KINDS))
+@pytest.mark.parametrize("key", OFFICE_VISIT_KEYS)
 def test_past_the_date_an_office_visit_kind_says_only_what_to_do_today(
-    kind: str, lang: str, golden_config: Config
+    key: str, lang: str, golden_config: Config
 ) -> None:
     occurrences = plan(golden_config, date(2026, 1, 1), date(2027, 12, 31))
     person = golden_config.person(GOLDEN_PEOPLE[lang])
     assert person is not None
-    occurrence = next(o for o in occurrences if o.person == person.id and o.kind == kind)
+    occurrence = next(o for o in occurrences if o.person == person.id and o.texts_key == key)
     after = next(r for r in occurrence.reminders if r.overdue)
     before = next(r for r in occurrence.reminders if not r.overdue and r.offset != "PT0S")
     text = text_of(_render(golden_config, person, occurrence, after))
     earlier = text_of(_render(golden_config, person, occurrence, before))
     # No window line, no "offices are closed, act by" line, no online filing steps.
-    for step in texts.advice(kind, lang):
+    for step in texts.advice(key, lang):
         assert step in earlier
         assert step not in text
     if occurrence.window_start is not None:
-        line = texts.window_line(kind, occurrence.window_start, occurrence.date, lang)
+        line = texts.window_line(key, occurrence.window_start, occurrence.date, lang)
         assert line is not None
         assert line in earlier
         assert line not in text
+    contact = KIND_RULES[occurrence.kind].contact
+    assert contact is not None
     if occurrence.closed is not None:
-        assert "1345" in text
-        assert (
-            texts.closed_notice(occurrence.date, occurrence.closed, date(2000, 1, 1), lang).split(
-                "%"
-            )[0][:12]
-            not in text.split("\n\n", 3)[2]
+        last_open = BusinessCalendar.for_config(golden_config).last_business_day_before(
+            occurrence.date
         )
-    overdue = texts.overdue_advice(kind, lang)
+        notice = texts.closed_notice(key, occurrence.date, occurrence.closed, last_open, lang)
+        assert notice in earlier
+        assert notice not in text
+    overdue = texts.overdue_advice(key, lang)
     assert overdue is not None
     assert overdue in text
+    assert HELP_LINE[contact] in overdue
     body = text.split("\n-- \n")[0]
-    contact = texts.contact_line("immigration", lang)
-    assert contact is not None
-    assert body.replace(contact, "").count("hikorea") == 0
-    assert "하이코리아" not in body.replace(contact, "") or lang != "ko"
+    line = texts.contact_line(contact, lang)
+    assert line is not None
+    assert body.replace(line, "").lower().count("hikorea") == 0
+    assert "하이코리아" not in body.replace(line, "")
 
 
 def test_the_day_after_email_for_a_visa_says_what_domain_says(golden_config: Config) -> None:

@@ -156,22 +156,16 @@ def test_golden_files_have_no_strays() -> None:
 @pytest.mark.parametrize(
     ("lang", "deadline", "offset", "subject"),
     [
-        ("en", "job", "P27D", "Apply for a change of workplace by 2027-02-27 — 27 days left"),
-        (
-            "en",
-            "next-job",
-            "P30D",
-            "Get the permission for your new workplace by 2027-05-09 — 30 days left",
-        ),
-        ("en", "new-passport", "P14D", "Report your new passport by 2027-01-18 — 14 days left"),
-        (
-            "en",
-            "name-change",
-            "P7D",
-            "Report the change of your registration by 2027-01-18 — 7 days left",
-        ),
-        ("ko", "next-job", "P30D", "근무처 변경허가 기한은 2027-05-09입니다 (30일 남음)"),
-        ("zh", "trip", "P14D", "请在2027-03-14前返回韩国（还剩14天）"),
+        ("en", "job", "P27D", "Workplace change application due Sat 27 Feb — 27 days left"),
+        ("en", "next-job", "P30D", "New workplace permission due Sun 9 May — 30 days left"),
+        ("en", "new-passport", "P14D", "New passport report due Mon 18 Jan — 14 days left"),
+        ("en", "name-change", "P7D", "Registration change report due Mon 18 Jan — 7 days left"),
+        ("en", "next-job", "P2D", "New workplace permission due Sun 9 May — get it by Fri 7 May"),
+        ("ko", "job", "P27D", "[D-27] 사업장 변경 신청 기한 2월 27일(토)"),
+        ("ko", "next-job", "P30D", "[D-30] 근무처 변경허가 기한 5월 9일(일)"),
+        ("ko", "new-passport", "P14D", "[D-14] 새 여권 신고 기한 1월 18일(월)"),
+        ("zh", "trip", "P14D", "【还剩14天】再入境：3月14日（周日）截止"),
+        ("zh", "name-change", "P7D", "【还剩7天】登录事项变更申报：1月18日（周一）截止"),
     ],
 )
 def test_each_step_and_variant_has_its_own_subject(
@@ -201,3 +195,22 @@ def test_the_newborn_on_korean_new_year_is_told_to_act_by_friday(
     text = text_of(message)
     assert "Friday, 5 February 2027" in text
     assert "Friday, 5 February 2027" in html_of(message)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko", "zh"])
+def test_a_workplace_change_on_a_closed_day_names_the_employment_center(
+    config: Config, occurrences: tuple[Occurrence, ...], lang: str
+) -> None:
+    # 27 February 2027 is a Saturday: the Employment Center, not immigration, is closed.
+    person, occurrence, reminder = _find(config, occurrences, lang, "job", "P27D")
+    assert occurrence.closed == "Saturday"
+    text = text_of(
+        render_reminder(
+            config, person, occurrence, reminder, now=reminder.due, ack_url=None, feed_url=None
+        )
+    )
+    body = text.split("\n-- \n")[0]
+    assert "고용센터" in body.split("\n\n")[2]
+    for immigration in ("Immigration offices", "HiKorea", "하이코리아", "출입국", "出入境"):
+        assert immigration not in body
+    assert "1350" in body

@@ -67,7 +67,7 @@ def test_every_kind_has_its_texts() -> None:
     assert set(texts.KIND_TEXTS) == set(KINDS) | VARIANTS
 
 
-@pytest.mark.parametrize("kind", BUILT_IN)
+@pytest.mark.parametrize("kind", [*BUILT_IN, *sorted(VARIANTS)])
 @pytest.mark.parametrize("lang", WRITTEN)
 def test_built_in_kinds_explain_themselves(kind: str, lang: str) -> None:
     assert what_it_is(kind, lang)
@@ -100,6 +100,15 @@ def test_each_kind_ends_with_its_own_contact_line(kind: str, lang: str) -> None:
         assert "1577-1000" in line
         assert "033-811-2000" in line
         assert "1345" not in line
+    elif contact == "eps":
+        assert line is not None
+        assert "www.eps.go.kr" in line
+        assert "1350" in line
+        assert "1345" in line
+        assert "hikorea" not in line.lower()
+        assert "1577-1000" not in line
+    else:
+        raise AssertionError(f"{kind}: no test for the contact {contact!r}")
 
 
 def test_the_contact_lines_read_as_domain_gives_them() -> None:
@@ -294,7 +303,7 @@ def test_nhis_autopay_advice() -> None:
     assert not any("Pay in The건강보험 app" in step for step in steps)
 
 
-@pytest.mark.parametrize("kind", BUILT_IN)
+@pytest.mark.parametrize("kind", [*BUILT_IN, *sorted(VARIANTS)])
 def test_an_office_reads_about_them_not_about_you(kind: str) -> None:
     for step in advice(kind, "en", office=True):
         assert "your" not in step.lower().split(), step
@@ -305,17 +314,30 @@ def test_an_office_reads_about_them_not_about_you(kind: str) -> None:
     assert any("their" in step for step in advice("passport_expiry", "en", office=True))
 
 
-@pytest.mark.parametrize("kind", sorted(OFFICE_VISIT_KINDS))
+#: Past the date, the number to call today, by the kind's contact.
+HELP_LINE = {"immigration": "1345", "eps": "1350"}
+
+
+@pytest.mark.parametrize(
+    "kind",
+    sorted(OFFICE_VISIT_KINDS | {v for v in VARIANTS if v.split(":")[0] in OFFICE_VISIT_KINDS}),
+)
 @pytest.mark.parametrize("lang", WRITTEN)
 def test_past_the_date_office_visit_kinds_say_call_1345_or_go_today(kind: str, lang: str) -> None:
     # No window, no online filing: the steps that held before the date are gone.
     assert advice(kind, lang, past=True) == []
+    contact = KIND_RULES[kind.split(":")[0]].contact
+    assert contact is not None
     for office in (False, True):
         text = overdue_advice(kind, lang, office=office)
         assert text is not None
-        assert "1345" in text
+        assert HELP_LINE[contact] in text
         assert "HiKorea" not in text
         assert "하이코리아" not in text
+        if contact == "eps":
+            # The Employment Center, not immigration, handles a workplace change.
+            assert "1345" not in text
+            assert "고용센터" in text
 
 
 @pytest.mark.parametrize(
@@ -382,23 +404,49 @@ def test_every_korean_holiday_name_is_in_the_catalog() -> None:
 
 def test_closed_notice() -> None:
     sunday, friday = date(2027, 3, 14), date(2027, 3, 12)
-    assert closed_notice(sunday, "Sunday", friday, "en") == (
+    assert closed_notice("stay_expiry", sunday, "Sunday", friday, "en") == (
         "Immigration offices are closed on Sunday, 14 March 2027, and HiKorea takes no online "
         "applications that day. The last working day before it is Friday, 12 March 2027: "
         "please act by then."
     )
-    assert closed_notice(sunday, "Sunday", friday, "ko") == (
+    assert closed_notice("stay_expiry", sunday, "Sunday", friday, "ko") == (
         "기한인 2027년 3월 14일(일)에는 출입국·외국인관서가 문을 닫고 하이코리아 전자민원도 "
         "접수하지 않습니다. 그 전 마지막 근무일인 2027년 3월 12일(금)까지 처리하세요."
     )
     # The issue with "之前": "by" must not read as "before": the last day itself counts.
-    zh = closed_notice(sunday, "Sunday", friday, "zh")
+    zh = closed_notice("stay_expiry", sunday, "Sunday", friday, "zh")
     assert "最晚请于这一天办好" in zh
     assert "之前" not in zh
     christmas = date(2026, 12, 25)
     assert "Friday, 25 December 2026 (Christmas Day)" in closed_notice(
-        christmas, "Christmas Day", date(2026, 12, 24), "en"
+        "arc_registration", christmas, "Christmas Day", date(2026, 12, 24), "en"
     )
+
+
+@pytest.mark.parametrize("kind", ["workplace_change", "workplace_change:permit"])
+def test_a_workplace_change_names_the_employment_center_when_it_is_closed(kind: str) -> None:
+    saturday, friday = date(2027, 2, 27), date(2027, 2, 26)
+    assert closed_notice(kind, saturday, "Saturday", friday, "en") == (
+        "Employment Centers (고용센터) are closed on Saturday, 27 February 2027. The last "
+        "working day before it is Friday, 26 February 2027: please act by then."
+    )
+    for lang in WRITTEN:
+        text = closed_notice(kind, saturday, "Saturday", friday, lang)
+        assert "고용센터" in text
+        assert "HiKorea" not in text
+        assert "하이코리아" not in text
+        assert "Immigration" not in text
+        assert "출입국" not in text
+        assert "出入境" not in text
+
+
+@pytest.mark.parametrize(
+    "kind", sorted(k for k in OFFICE_VISIT_KINDS if KIND_RULES[k].contact == "immigration")
+)
+def test_an_immigration_kind_names_immigration_and_hikorea_when_closed(kind: str) -> None:
+    text = closed_notice(kind, date(2027, 2, 27), "Saturday", date(2027, 2, 26), "en")
+    assert text.startswith("Immigration offices are closed")
+    assert "HiKorea" in text
 
 
 def test_a_moved_deadline_names_every_skipped_day() -> None:
@@ -498,7 +546,11 @@ def test_an_office_visit_kind_without_its_own_words_still_says_call_1345_past_th
 ) -> None:
     # A kind whose texts are not written yet (it reads as a personal deadline), done at
     # an office: past the date it must not keep pointing to steps that no longer hold.
-    monkeypatch.setattr(texts, "OFFICE_VISIT_KINDS", OFFICE_VISIT_KINDS | {"newborn_status"})
+    unwritten = {
+        k: v for k, v in texts.KIND_TEXTS.items() if texts.base_kind(k) != "newborn_status"
+    }
+    monkeypatch.setattr(texts, "KIND_TEXTS", unwritten)
+    assert kind_name("newborn_status", "en") == "Personal deadline"
     assert advice("newborn_status", lang, past=True) == []
     for office in (False, True):
         text = overdue_advice("newborn_status", lang, office=office)
