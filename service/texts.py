@@ -946,9 +946,8 @@ KIND_TEXTS: dict[str, KindText] = {
         ),
         consequence=NP_(
             "nhis_enrolment",
-            "There is nothing to miss on this day. But from then on a premium is due every "
-            "month: unpaid premiums bring an arrears charge and can shorten or block your "
-            "next visa extension.",
+            "This one happens by itself. But from then on a premium is due every month: unpaid "
+            "premiums bring an arrears charge and can shorten or block your next visa extension.",
         ),
         advice=(
             Step(
