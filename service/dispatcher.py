@@ -30,8 +30,9 @@ from service.plan import Occurrence, Reminder, plan
 from service.publish import ack_url, calendar_url, dashboard_url, generation_key, secret_of
 from service.render import render_digest, render_escalation, render_reminder, render_test
 from service.store import Claim, Outcome, ReminderRow, Store, TargetRow
-from service.store.models import EMAIL, OWN
+from service.store.models import OWN
 from service.sync import replan
+from service.targets import targets_of
 from service.tokens import feed_token
 from service.transport import Transport, make_transport
 
@@ -124,21 +125,8 @@ class Dispatcher:
         return stats
 
     def targets_of(self, config: Config, claim: Claim | ReminderRow) -> list[tuple[str, str]]:
-        """The (channel, target) pairs a reminder goes to under ``config``.
-
-        Email: the person's own message (target ``""``) and one copy per
-        ``recipients`` address of the deadline; an office escalation goes to the
-        office (target ``""``).
-        """
-        if escalation_office(claim.occurrence) is not None:
-            return [(EMAIL, OWN)]
-        person = config.person(claim.person)
-        wanted = [(EMAIL, OWN)]
-        if person is not None:
-            deadline = next((d for d in person.deadlines if d.id == claim.deadline), None)
-            if deadline is not None:
-                wanted.extend((EMAIL, str(address)) for address in deadline.recipients)
-        return wanted
+        """The (channel, target) pairs a reminder goes to (see :mod:`service.targets`)."""
+        return targets_of(config, claim.person, claim.deadline, claim.occurrence)
 
     async def _send_batch(
         self, claims: list[Claim], stats: DispatchStats, send_by: float = float("inf")

@@ -315,7 +315,7 @@ class Store:
             )
 
     async def acknowledgers(self, occurrences: Collection[str]) -> dict[str, str]:
-        """occurrence -> who acknowledged it: a recipient's address, else ``link``/``cli``/..."""
+        """occurrence -> the recipient whose copy's link acknowledged it (only those)."""
         async with self._db.read() as conn:
             return await acks.acknowledgers(conn, list(occurrences))
 
