@@ -104,5 +104,5 @@ async def acknowledgers(conn: AsyncConnection, occurrences: list[str]) -> dict[s
         result = await conn.execute(
             select(c.occurrence, c.who).where(c.occurrence.in_(batch), c.who.is_not(None))
         )
-        out.update({occ: who for occ, who in result})
+        out.update({str(occ): str(who) for occ, who in result.all()})
     return out
