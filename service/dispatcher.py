@@ -261,6 +261,9 @@ class Dispatcher:
         async def one_target(claim: Claim, row: TargetRow) -> bool:
             """Send one target and hand its outcome in; False when it was not started."""
             async with slots:
+                if row.target != OWN or claim.key not in messages:
+                    # Rendering holds the event loop: let the replies already in commit first.
+                    await writer.drain()
                 try:
                     message = await render(claim, row.target)
                 except Exception as exc:  # one bad row must not stop the rest
