@@ -109,6 +109,9 @@ class MaildirScan:
     message_ids: dict[str, set[str]] = field(default_factory=dict)
     partial: list[str] = field(default_factory=list)
     files: int = 0
+    #: key -> when each copy was delivered (the file's mtime: Maildir delivery ends
+    #: with the rename into new/, which keeps the time the file was written).
+    delivered: dict[str, list[float]] = field(default_factory=dict)
 
 
 def scan_maildir(maildir: Path) -> MaildirScan:
@@ -129,6 +132,7 @@ def scan_maildir(maildir: Path) -> MaildirScan:
             continue
         scan.counts[str(key)] += 1
         scan.message_ids.setdefault(str(key), set()).add(str(message["Message-ID"]))
+        scan.delivered.setdefault(str(key), []).append(path.stat().st_mtime)
     return scan
 
 

@@ -77,6 +77,7 @@ def test_kill_9_at_random_moments_of_a_10000_reminder_burst(
 
     in_flight: set[str] = set()
     held_at_kills: list[int] = []
+    kill_times: list[float] = []
     during_start = 0
     for _ in range(kills):
         daemon = run_daemon(path)
@@ -92,6 +93,7 @@ def test_kill_9_at_random_moments_of_a_10000_reminder_burst(
 
             wait_until(progressed, 120, "the burst to go on")
         assert daemon.proc.poll() is None, daemon.stderr
+        kill_times.append(time_now())
         daemon.kill()
         held = {
             k
@@ -113,6 +115,16 @@ def test_kill_9_at_random_moments_of_a_10000_reminder_burst(
     assert set(scan.counts) == keys, f"lost: {sorted(keys - set(scan.counts))[:5]}"
     twice = {k for k, n in scan.counts.items() if n > 1}
     assert twice <= in_flight, f"sent twice but not in flight: {sorted(twice - in_flight)[:5]}"
+    # A copy delivered 1 s or more before the next kill was committed before it.
+    early = sorted(
+        k
+        for k in twice
+        if any(
+            next((kill for kill in kill_times if kill >= first), float("inf")) - first >= 1.0
+            for first in sorted(scan.delivered[k])[:-1]
+        )
+    )
+    assert not early, f"delivered >= 1 s before a kill and delivered again: {early[:5]}"
     assert all(len(ids) == 1 for ids in scan.message_ids.values()), "a resend changed its ID"
     extra = sum(scan.counts.values()) - len(keys)
     assert extra <= sum(held_at_kills)
@@ -142,7 +154,8 @@ def test_kill_9_at_random_moments_of_a_10000_reminder_burst(
     print(
         f"FIGURE s5 {backend}: {len(keys)} reminders, {kills} kill -9 ({during_start} during "
         f"start-up), claims held at the kills {held_at_kills}; lost 0; {len(twice)} sent twice "
-        f"(all in flight at a kill, same Message-ID); partial files in new/ 0, in tmp/ "
+        f"(all in flight at a kill, same Message-ID; 0 of them delivered >= 1 s before the "
+        f"kill); partial files in new/ 0, in tmp/ "
         f"{leftovers}; {integrity}"
     )
 
