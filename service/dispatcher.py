@@ -151,8 +151,10 @@ class Dispatcher:
             return None
 
         messages = {c.key: m for c in claims if (m := ready(c)) is not None}
+        wanted = {c.key: self.targets_of(config, c) for c in claims}
+        # A message rendered ahead is the person's own; recipients' copies need the plan.
         occurrences, unplannable = self._occurrences_isolated(
-            config, [c for c in claims if c.key not in messages]
+            config, [c for c in claims if c.key not in messages or len(wanted[c.key]) > 1]
         )
         feed_urls: dict[str, str] = {}
         for person in {c.person for c in claims}:
@@ -174,11 +176,13 @@ class Dispatcher:
 
         def gone(claim: Claim) -> bool:
             """The config no longer plans this reminder (person, occurrence or office gone)."""
-            if claim.key in messages or claim.person in unplannable:
+            if claim.person in unplannable:
                 return False
             person = config.person(claim.person)
-            if person is None or base_occurrence(claim.occurrence) not in occurrences:
+            if person is None:
                 return True
+            if base_occurrence(claim.occurrence) not in occurrences:
+                return claim.key not in messages
             office_id = escalation_office(claim.occurrence)
             if office_id is None:
                 return False
@@ -187,7 +191,6 @@ class Dispatcher:
 
         unknown = [c for c in claims if gone(c)]
         live = [c for c in claims if not gone(c)]
-        wanted = {c.key: self.targets_of(config, c) for c in live}
         opened = await self.store.open_targets(live, wanted, self.clock.now(), self.owner)
 
         async def render(claim: Claim, target: str) -> EmailMessage:
