@@ -30,6 +30,7 @@ from service.plan import Occurrence, Reminder, plan
 from service.publish import ack_url, calendar_url, dashboard_url, generation_key, secret_of
 from service.render import render_digest, render_escalation, render_reminder, render_test
 from service.store import Claim, Outcome, ReminderRow, Store, TargetRow
+from service.store.deliveries import after
 from service.store.models import OWN
 from service.sync import replan
 from service.targets import targets_of
@@ -261,8 +262,12 @@ class Dispatcher:
                 next_attempt=retry_at,
             )
 
-        async def one_target(claim: Claim, row: TargetRow) -> bool:
-            """Send one target and hand its outcome in; False when it was not started."""
+        def hand_in(outcome: Outcome) -> Outcome:
+            writer.put(outcome)
+            return outcome
+
+        async def one_target(claim: Claim, row: TargetRow) -> Outcome | None:
+            """Send one target and hand its outcome in; None when it was not started."""
             async with slots:
                 if row.target != OWN or claim.key not in messages:
                     # Rendering holds the event loop: let the replies already in commit first.
@@ -272,29 +277,25 @@ class Dispatcher:
                 except Exception as exc:  # one bad row must not stop the rest
                     log.exception("could not render %s", claim.key, extra={"action": "failed"})
                     outcome = failure(claim, row, exc)
-                    writer.put(
-                        replace(
-                            outcome, reply=f"could not render: {type(exc).__name__}: {exc}"[:1000]
-                        )
-                    )
-                    return True
+                    reason = f"could not render: {type(exc).__name__}: {exc}"[:1000]
+                    return hand_in(replace(outcome, reply=reason))
                 if time.monotonic() > send_by:
-                    return False
+                    return None
                 try:
                     result = await self.transport.send(message)
                 except (TransientDeliveryError, PermanentDeliveryError) as exc:
-                    writer.put(failure(claim, row, exc))
-                    return True
+                    return hand_in(failure(claim, row, exc))
                 except Exception as exc:  # isolated like a rendering error
                     log.exception("could not send %s", claim.key, extra={"action": "failed"})
-                    writer.put(failure(claim, row, exc))
-                    return True
+                    return hand_in(failure(claim, row, exc))
             refused = "; ".join(f"{a}: {c} {t}" for a, (c, t) in result.refused.items())
             reply = f"{result.code} {result.text}".strip()
             if refused:
                 reply = f"{reply}; refused {refused}"
             at = self.clock.now()
-            writer.put(
+            if row.target == OWN:
+                DISPATCH_LAG.observe(max(0.0, (at - claim.due).total_seconds()))
+            return hand_in(
                 Outcome(
                     claim=claim,
                     channel=row.channel,
@@ -307,9 +308,6 @@ class Dispatcher:
                     message_id=_message_id(message),
                 )
             )
-            if row.target == OWN:
-                DISPATCH_LAG.observe(max(0.0, (at - claim.due).total_seconds()))
-            return True
 
         async def one(claim: Claim) -> None:
             """Every due target of one claim, then close the claim."""
@@ -317,15 +315,30 @@ class Dispatcher:
             if rows is None:
                 return  # taken over by another instance: its sender reports
             due = [r for r in rows if r.due_now]
-            started = await asyncio.gather(
-                *(one_target(claim, r) for r in due), return_exceptions=True
-            )
-            for item in started:
+            started: list[Outcome | BaseException | None]
+            if len(due) == 1:  # the common case, without a task of its own
+                try:
+                    started = [await one_target(claim, due[0])]
+                except Exception as exc:  # reported below, like gather's
+                    started = [exc]
+            else:
+                started = list(
+                    await asyncio.gather(
+                        *(one_target(claim, r) for r in due), return_exceptions=True
+                    )
+                )
+            outcomes = {}
+            for row, item in zip(due, started, strict=True):
                 if isinstance(item, BaseException):
                     log.error("sending %s failed: %r", claim.key, item)
-            if not all(item is True for item in started):
+                elif item is not None:
+                    outcomes[(row.channel, row.target)] = item
+            if len(outcomes) < len(due):
                 late.append(claim)
-            writer.close(claim, any(item is True for item in started))
+            final = [after(r, outcomes.get((r.channel, r.target))) for r in rows]
+            # A target that raised unexpectedly is not known: read it back instead.
+            known = final if not any(isinstance(i, BaseException) for i in started) else None
+            writer.close(claim, bool(outcomes), known)
 
         late: list[Claim] = []
         writer = _CountingWriter(self.store, self.clock, stats)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Final
 
 from service.clock import Clock
-from service.store import Claim, Outcome, Settled, Store
+from service.store import Claim, Outcome, Settled, Store, TargetRow
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class OutcomeWriter:
         #: When the oldest outcome not committed yet was handed in (monotonic), if any.
         self._oldest: float | None = None
         self._closing: list[tuple[Claim, bool]] = []
+        self._known: dict[str, list[TargetRow]] = {}
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
         #: The longest time (seconds) an outcome waited between hand-in and commit.
@@ -60,9 +61,14 @@ class OutcomeWriter:
             self._oldest = now
         self._schedule()
 
-    def close(self, claim: Claim, tried: bool) -> None:
-        """Close a claim once all its targets were handed in (see ``Store.record_outcomes``)."""
+    def close(self, claim: Claim, tried: bool, rows: list[TargetRow] | None = None) -> None:
+        """Close a claim once all its targets were handed in (see ``Store.record_outcomes``).
+
+        ``rows``: the claim's targets as they stand with those outcomes (saves a read).
+        """
         self._closing.append((claim, tried))
+        if rows is not None:
+            self._known[claim.key] = rows
         self._schedule()
 
     def _schedule(self) -> None:
@@ -74,9 +80,10 @@ class OutcomeWriter:
         while self._outcomes or self._closing:
             batch, self._outcomes = self._outcomes, []
             closing, self._closing = self._closing, []
+            known, self._known = self._known, {}
             try:
                 _, settled = await self._store.record_outcomes(
-                    [o for o, _ in batch], closing, now=self._clock.now()
+                    [o for o, _ in batch], closing, now=self._clock.now(), known=known
                 )
             except Exception as exc:  # reported by flush(); the rows stay claimed
                 # Uncommitted outcomes are sent again once their lease ends: at least once.

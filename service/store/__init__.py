@@ -189,10 +189,12 @@ class Store:
         close: Sequence[tuple[Claim, bool]] = (),
         *,
         now: datetime,
+        known: Mapping[str, Sequence[TargetRow]] | None = None,
     ) -> tuple[int, list[Settled]]:
         """Record target outcomes and close claims, in one transaction (a group commit).
 
-        ``close`` pairs each claim to close with whether it attempted anything.
+        ``close`` pairs each claim to close with whether it attempted anything;
+        ``known`` may give closed claims' targets as they will stand (no read back).
         Returns how many outcomes were still ours and what the closed reminders became.
         """
         if not outcomes and not close:
@@ -200,7 +202,9 @@ class Store:
         async with self._db.write() as conn:
             ours = await deliveries.held(conn, [o.claim for o in outcomes] + [c for c, _ in close])
             recorded = await deliveries.record(conn, outcomes, ours)
-            settled = await deliveries.settle(conn, close, to_utc(now), ours) if close else []
+            settled = (
+                await deliveries.settle(conn, close, to_utc(now), ours, known) if close else []
+            )
         return recorded, settled
 
     async def channels(self, keys: Collection[str]) -> dict[str, list[dict[str, str]]]:

@@ -287,8 +287,12 @@ async def settle(
     claims: Sequence[tuple[Claim, bool]],
     now: datetime,
     ours: Mapping[str, str] | None = None,
+    known: Mapping[str, Sequence[TargetRow]] | None = None,
 ) -> list[Settled]:
     """Close claims: derive each reminder's status from its targets and release it.
+
+    ``known`` gives, per key, its targets as they stand once this commit's outcomes
+    are in (see :func:`after`), which saves reading them back; other keys are read.
 
     ``claims`` pairs a claim with whether anything was attempted under it (which
     counts as one attempt of the reminder). With no pending target the reminder
@@ -303,8 +307,11 @@ async def settle(
     if ours is None:
         ours = await _ours(conn, [c for c, _ in claims])
     kept = [(c, tried) for c, tried in claims if ours.get(c.key) == c.claim_token]
-    rows: dict[str, list[TargetRow]] = {c.key: [] for c, _ in kept}
-    for batch in chunks(sorted(rows)):
+    known = known or {}
+    rows: dict[str, list[TargetRow]] = {
+        c.key: list(known[c.key]) if c.key in known else [] for c, _ in kept
+    }
+    for batch in chunks(sorted(k for k in rows if k not in known)):
         result = await conn.execute(select(targets).where(T.key.in_(batch)))
         for m in result.mappings():
             rows[m["key"]].append(_row(m))
@@ -342,6 +349,26 @@ async def settle(
     if params:
         await conn.execute(_SETTLE, params)
     return out
+
+
+def after(row: TargetRow, outcome: Outcome | None) -> TargetRow:
+    """The target as :func:`record` leaves it once ``outcome`` (if any) is stored."""
+    if outcome is None:
+        return row
+    sent = outcome.result == "sent"
+    failed = outcome.result not in {"sent", "retry"}
+    return TargetRow(
+        key=row.key,
+        channel=row.channel,
+        target=row.target,
+        status="sent" if sent else ("failed" if failed else "pending"),
+        attempts=row.attempts + 1,
+        next_attempt=None if sent or failed else outcome.next_attempt,
+        last_error=None if sent else outcome.reply,
+        reason=outcome.reply if failed else None,
+        sent_at=outcome.at if sent else None,
+        message_id=outcome.message_id,
+    )
 
 
 def _reasons(rows: Sequence[TargetRow]) -> str:
