@@ -100,6 +100,7 @@ class Dispatcher:
         self._preparing: asyncio.Task[int] | None = None
         #: The longest wait (seconds) of an outcome between the reply and its commit.
         self.max_commit_lag = 0.0
+        self._warm = False
 
     @property
     def lease_seconds(self) -> float:
@@ -109,6 +110,10 @@ class Dispatcher:
     async def run_once(self) -> DispatchStats:
         """Send everything that is due now; return what happened."""
         stats = DispatchStats()
+        if not self._warm:
+            # Compiled now, not between the first replies of a burst and their commit.
+            await self.store.warm_up_deliveries()
+            self._warm = True
         while not self.stopping:
             now = self.clock.now()
             # No send starts once the lease may be over (e.g. after SIGSTOP or a stall):

@@ -207,6 +207,11 @@ class Store:
             )
         return recorded, settled
 
+    async def warm_up_deliveries(self) -> None:
+        """Compile the group commit's statements ahead of the first burst (changes nothing)."""
+        async with self._db.write() as conn:
+            await deliveries.warm_up(conn)
+
     async def channels(self, keys: Collection[str]) -> dict[str, list[dict[str, str]]]:
         """key -> ``[{"channel": "email", "status": "sent"}, ...]`` for the keys given."""
         async with self._db.read() as conn:
