@@ -467,8 +467,20 @@ def test_the_example_config_runs_and_catches_up(
 
     received = mails()
     for key, messages in received.items():
-        assert len(messages) == 1, f"{key} delivered {len(messages)} times"
-        [message] = messages
+        # The deadline's recipients get their own copies (Message-ID KEY+cc-HASH).
+        own = [m for m in messages if "+cc-" not in str(m["Message-ID"])]
+        copies = [m for m in messages if "+cc-" in str(m["Message-ID"])]
+        assert len(own) == 1, f"{key} delivered {len(own)} times"
+        [message] = own
+        if copies:
+            parts = key.split("/")
+            entry = config.person(parts[0])
+            assert entry is not None
+            [deadline] = [d for d in entry.deadlines if d.id == parts[1]]
+            assert sorted(a for m in copies for _, a in getaddresses([str(m["To"])])) == sorted(
+                deadline.recipients
+            )
+            assert len({str(m["Message-ID"]) for m in copies}) == len(copies)
         assert message["Message-ID"] == f"<{key.replace(':', '-')}@localhost>"
         assert getaddresses([str(message["To"])])
         assert message.get_body(("plain",)) is not None
