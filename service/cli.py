@@ -450,7 +450,9 @@ def preview(ctx: click.Context, key: str, fmt: str) -> None:
         click.echo(f"Warning: {shown.warning}", err=True)
     message = shown.message
     if fmt == "eml":
-        sys.stdout.buffer.write(message.as_bytes(policy=message.policy.clone(linesep="\n")))
+        from service.mailwire import message_bytes
+
+        sys.stdout.buffer.write(message_bytes(message, linesep="\n"))
         sys.stdout.buffer.flush()
         return
     subtype = "html" if fmt == "html" else "plain"
