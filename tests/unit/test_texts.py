@@ -557,3 +557,13 @@ def test_an_office_visit_kind_without_its_own_words_still_says_call_1345_past_th
         assert text is not None
         assert "1345" in text
     assert overdue_advice("passport_expiry", lang) is None
+
+
+def test_a_sentence_ending_in_a_danda_gets_no_second_stop() -> None:
+    # Nepali ends a sentence with the danda (।); adding the language's own stop to
+    # it again would print "।।".
+    ended = "पासपोर्टको म्याद सकिन्छ।"
+    assert texts.sentence(ended, "ne") == ended
+    assert texts.sentence("भिसाको म्याद सकिने मिति", "ne") == "भिसाको म्याद सकिने मिति।"
+    headline = body_headline("stay_expiry", "ne", when="2027 मार्च 14, आइतबार")
+    assert not texts.sentence(headline, "ne").endswith("।।")
