@@ -75,11 +75,13 @@ def test_built_in_kinds_explain_themselves(kind: str, lang: str) -> None:
     steps = advice(kind, lang)
     assert len(steps) >= 2
     if lang != "en":
-        # No English left behind: every sentence is in the language.
+        # No English left behind: every sentence is in the language. Compared with
+        # the English sentences, not by script: Indonesian or Uzbek (Latin) text
+        # is plain ASCII too.
+        english = {what_it_is(kind, "en"), consequence(kind, "en"), *advice(kind, "en")}
         for text in (what_it_is(kind, lang), consequence(kind, lang), *steps):
             assert text is not None
-            assert text != what_it_is(kind, "en")
-            assert not text.isascii(), text
+            assert text not in english, text
 
 
 @pytest.mark.parametrize("kind", KINDS)
