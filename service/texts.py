@@ -1745,7 +1745,8 @@ def aside(text: str, lang: str) -> str:
 
 def sentence(text: str, lang: str) -> str:
     """``text`` ending as a sentence ends in the language."""
-    if text.endswith((".", "。", "!", "?", "！", "？")):
+    # Khmer ends a sentence with the khan "។" (or "៕" at the end of a text).
+    if text.endswith((".", "。", "!", "?", "！", "？", "។", "៕")):
         return text
     with use_locale(lang):
         return _("%(sentence)s.", sentence=text)
