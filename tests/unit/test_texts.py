@@ -183,6 +183,12 @@ def test_window_labels(kind: str, lang: str, label: str | None) -> None:
     assert window_label(kind, lang) == label
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_sentence_that_already_ends_gets_no_second_end_mark(lang: str) -> None:
+    for ended in ("Done.", "完成。", "Done?", "រួចរាល់។", "រួចរាល់៕"):
+        assert texts.sentence(ended, lang) == ended
+
+
 def test_the_window_is_a_sentence() -> None:
     start, end = date(2026, 11, 12), date(2027, 3, 12)
     assert window_line("stay_expiry", start, end, "en") == (
