@@ -18,7 +18,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from service.logs import add_secret
 
@@ -160,10 +160,15 @@ def register(plugin: Any) -> None:
     masked = _private_url(plugin)
     if full == masked:
         return
-    visible = set(_PARTS.split(masked))
+    visible = set(_PARTS.split(masked)) | set(_PARTS.split(unquote(masked)))
     for part in _PARTS.split(full):
-        if len(part) >= 4 and part not in visible:
-            add_secret(part)
+        if part in visible:
+            continue
+        # Apprise writes a token percent-encoded (%3A); logs may show it either way.
+        plain = unquote(part)
+        for secret in (part, plain, *_PARTS.split(plain)):
+            if secret not in visible:
+                add_secret(secret)
     split = urlsplit(full)
     if split.netloc and split.netloc not in urlsplit(masked).netloc:
         add_secret(split.netloc)

@@ -681,6 +681,10 @@ class Channel(_Model):
     url: Line | None = None
     #: short (chat, SMS: what, date, days left, link) | full (the email's text part).
     format: Literal["short", "full"] = "short"
+    #: Seconds one message may take before it counts as not sent (and is retried).
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    #: Messages in flight through this channel at once.
+    concurrency: StrictInt = Field(default=4, ge=1, le=64)
 
 
 class Person(_Model):
