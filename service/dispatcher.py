@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 from service.backoff import next_attempt
 from service.clock import Clock, SystemClock, to_utc
@@ -496,3 +497,47 @@ async def send_test_message(config: Config, address: str, clock: Clock | None = 
     )
     reply = f" ({result.code} {result.text})".rstrip() if result.code else ""
     return f"Sent a test message to {address} via {where}{reply}."
+
+
+async def send_channel_test(
+    config: Config, channel_id: str, target: str, clock: Clock | None = None
+) -> str:
+    """Send one test message through channel ``channel_id`` to ``target``; describe the result.
+
+    Raises StaywatchError when the channel does not exist, the target does not
+    fit its URL, or the service did not take the message.
+    """
+    from service.channels import ChannelMessage, ChannelSender
+    from service.channelurls import TO, UrlProblem, check, fill, shown
+    from service.errors import StaywatchError
+    from service.render import render_channel_test
+
+    channel = config.channel(channel_id)
+    if channel is None:
+        known = ", ".join(c.id for c in config.channels) or "none"
+        raise StaywatchError(f"no channel '{channel_id}' in the config (channels: {known})")
+    url = config.channel_url(channel_id)
+    target = target.strip()
+    if TO in url and not target:
+        raise StaywatchError(
+            f"channel '{channel_id}' needs a TARGET (its URL has {TO}), e.g. a chat id"
+        )
+    if TO not in url and target:
+        raise StaywatchError(
+            f"channel '{channel_id}' takes no TARGET (its URL has no {TO}); leave it out"
+        )
+    try:
+        check(url, target=target if TO in url else None)
+    except UrlProblem as exc:
+        raise StaywatchError(f"channel '{channel_id}': {exc}") from None
+    now = (clock or SystemClock()).now()
+    text = render_channel_test(now, ZoneInfo(config.service.timezone))
+    result = await ChannelSender(config).send(
+        channel_id, target, ChannelMessage(text.title, text.body)
+    )
+    where = shown(fill(url, target))
+    if not result.delivered:
+        kind = "refused for good" if result.outcome == "permanent" else "not sent (try again)"
+        raise StaywatchError(f"test message to {channel_id} {kind}: {result.reason}")
+    to = f" to {target}" if target else ""
+    return f"Sent a test message through channel {channel_id}{to} via {where}."

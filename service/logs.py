@@ -83,6 +83,17 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class AppriseLines(logging.Filter):
+    """For the log handler: Apprise's warnings about one notification are read by
+    :mod:`service.channels` and logged once, redacted, as that delivery's reason;
+    printing them as well would say everything twice. Errors still pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for Apprise's records below ERROR."""
+        apprise = record.name == "apprise" or record.name.startswith("apprise.")
+        return not apprise or record.levelno >= logging.ERROR
+
+
 class MalformedRequests(logging.Filter):
     """For aiohttp's server log: a request the HTTP parser refused (a URL over 8,190
     bytes, a bad request line, binary noise) is answered with 400 and logged here at
@@ -148,6 +159,7 @@ def configure(level: str = "INFO", *, json_lines: bool = False) -> None:
             "disable_existing_loggers": False,
             "filters": {
                 "redact": {"()": RedactingFilter},
+                "apprise": {"()": AppriseLines},
                 "malformed": {"()": MalformedRequests},
             },
             "formatters": {
@@ -159,7 +171,7 @@ def configure(level: str = "INFO", *, json_lines: bool = False) -> None:
                     "class": "logging.StreamHandler",
                     "stream": "ext://sys.stderr",
                     "formatter": "json" if json_lines else "plain",
-                    "filters": ["redact"],
+                    "filters": ["apprise", "redact"],
                 }
             },
             "root": {"level": level.upper(), "handlers": ["stderr"]},
