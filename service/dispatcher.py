@@ -14,7 +14,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
@@ -26,10 +26,12 @@ from service.errors import PermanentDeliveryError, TransientDeliveryError
 from service.keys import base_occurrence, escalation_office
 from service.metrics import DISPATCH_LAG, SENDS
 from service.offices import digest_content, latest_digest_time
+from service.outcomes import OutcomeWriter
 from service.plan import Occurrence, Reminder, plan
 from service.publish import ack_url, calendar_url, dashboard_url, generation_key, secret_of
 from service.render import render_digest, render_escalation, render_reminder, render_test
-from service.store import Claim, ReminderRow, SentInfo, Store
+from service.store import Claim, Outcome, ReminderRow, Store, TargetRow
+from service.store.models import EMAIL, OWN
 from service.sync import replan
 from service.tokens import feed_token
 from service.transport import Transport, make_transport
@@ -95,6 +97,8 @@ class Dispatcher:
         self._secret: bytes | None = None
         self._prepared: dict[str, _Prepared] = {}
         self._preparing: asyncio.Task[int] | None = None
+        #: The longest wait (seconds) of an outcome between the reply and its commit.
+        self.max_commit_lag = 0.0
 
     @property
     def lease_seconds(self) -> float:
@@ -120,9 +124,27 @@ class Dispatcher:
                 break
         return stats
 
+    def targets_of(self, config: Config, claim: Claim | ReminderRow) -> list[tuple[str, str]]:
+        """The (channel, target) pairs a reminder goes to under ``config``.
+
+        Email: the person's own message (target ``""``) and one copy per
+        ``recipients`` address of the deadline; an office escalation goes to the
+        office (target ``""``).
+        """
+        if escalation_office(claim.occurrence) is not None:
+            return [(EMAIL, OWN)]
+        person = config.person(claim.person)
+        wanted = [(EMAIL, OWN)]
+        if person is not None:
+            deadline = next((d for d in person.deadlines if d.id == claim.deadline), None)
+            if deadline is not None:
+                wanted.extend((EMAIL, str(address)) for address in deadline.recipients)
+        return wanted
+
     async def _send_batch(
         self, claims: list[Claim], stats: DispatchStats, send_by: float = float("inf")
     ) -> None:
+        """Send every due target of the claims; nothing about one reminder stops another."""
         config = self._config()
         if self._secret is None:
             self._secret = secret_of(config)
@@ -142,7 +164,9 @@ class Dispatcher:
             return None
 
         messages = {c.key: m for c in claims if (m := ready(c)) is not None}
-        occurrences = self._occurrences(config, [c for c in claims if c.key not in messages])
+        occurrences, unplannable = self._occurrences_isolated(
+            config, [c for c in claims if c.key not in messages]
+        )
         feed_urls: dict[str, str] = {}
         for person in {c.person for c in claims}:
             gen = generations.get(person, 0)
@@ -154,33 +178,56 @@ class Dispatcher:
         dashboards: dict[str, str] = {}
         for office_id in {escalation_office(c.occurrence) for c in claims} - {None}:
             assert office_id is not None
-            dashboards[office_id] = await dashboard_url(config, self.store, self._secret, office_id)
+            try:
+                dashboards[office_id] = await dashboard_url(
+                    config, self.store, self._secret, office_id
+                )
+            except Exception:  # the escalation goes out without the link
+                log.exception("no dashboard link for office %s", office_id)
 
-        async def render(claim: Claim) -> EmailMessage | None:
-            """The claim's message; None when its person or occurrence is gone."""
-            message = messages.pop(claim.key, None)
-            occurrence = occurrences.get(base_occurrence(claim.occurrence))
+        def gone(claim: Claim) -> bool:
+            """The config no longer plans this reminder (person, occurrence or office gone)."""
+            if claim.key in messages or claim.person in unplannable:
+                return False
             person = config.person(claim.person)
+            if person is None or base_occurrence(claim.occurrence) not in occurrences:
+                return True
+            office_id = escalation_office(claim.occurrence)
+            if office_id is None:
+                return False
+            office = config.office(office_id)
+            return office is None or not office.covers(person)
+
+        unknown = [c for c in claims if gone(c)]
+        live = [c for c in claims if not gone(c)]
+        wanted = {c.key: self.targets_of(config, c) for c in live}
+        opened = await self.store.open_targets(live, wanted, self.clock.now(), self.owner)
+
+        async def render(claim: Claim, target: str) -> EmailMessage:
+            """The message of one target of the claim (raises when it cannot be made)."""
+            if claim.person in unplannable:
+                raise unplannable[claim.person]
+            if target == OWN and (message := messages.pop(claim.key, None)) is not None:
+                return message  # rendered ahead, see prepare()
+            occurrence = occurrences[base_occurrence(claim.occurrence)]
+            person = config.person(claim.person)
+            assert person is not None  # checked by gone()
             now = self.clock.now()
             office_id = escalation_office(claim.occurrence)
-            if message is not None:
-                return message  # rendered ahead, see prepare()
-            if occurrence is None or person is None:
-                return None
+            secret = self._secret or b""
             if office_id is None:
-                link = ack_url(config, self._secret or b"", occurrence, now)
                 return render_reminder(
                     config,
                     person,
                     occurrence,
                     _reminder_of(claim),
                     now=now,
-                    ack_url=link,
-                    feed_url=feed_urls.get(claim.person),
+                    ack_url=ack_url(config, secret, occurrence, now, by=target or None),
+                    feed_url=None if target else feed_urls.get(claim.person),
+                    recipient=target or None,
                 )
             office = config.office(office_id)
-            if office is None or not office.covers(person):
-                return None
+            assert office is not None  # checked by gone()
             return render_escalation(
                 config,
                 office,
@@ -189,61 +236,119 @@ class Dispatcher:
                 _reminder_of(claim),
                 now=now,
                 history=await self.store.deliveries_of_occurrence(occurrence.key),
-                ack_url=ack_url(config, self._secret or b"", occurrence, now),
+                ack_url=ack_url(config, secret, occurrence, now),
                 dashboard_url=dashboards.get(office_id),
             )
 
-        async def one(claim: Claim) -> tuple[Claim, SentInfo | None, Exception | None]:
-            # Rendered once a slot is free: a batch rendered up front would hold
-            # every message of it in memory while the first few are sent.
+        def failure(claim: Claim, row: TargetRow, error: Exception) -> Outcome:
+            """The outcome of an attempt that raised: retry with backoff, or failed."""
+            now = self.clock.now()
+            code = getattr(error, "code", None)
+            text = str(error)[:1000]
+            if isinstance(error, (TransientDeliveryError, PermanentDeliveryError)):
+                result = "failed"
+                retry_at = None
+                if isinstance(error, TransientDeliveryError):
+                    retry_at = next_attempt(row.attempts + 1, now, claim.ends)
+                    if retry_at is None:
+                        text = f"gave up when the deadline passed; last error: {text}"[:1000]
+                    else:
+                        result = "retry"
+            else:
+                # Not a delivery error: a bug or a value rendering cannot use. Retrying
+                # would fail the same way, so this target fails now, with the reason.
+                result, retry_at = "failed", None
+                text = f"could not send: {type(error).__name__}: {error}"[:1000]
+            return Outcome(
+                claim=claim,
+                channel=row.channel,
+                target=row.target,
+                result=result,
+                at=now,
+                transport=self.transport.name,
+                code=code if isinstance(code, int) else None,
+                reply=text,
+                next_attempt=retry_at,
+            )
+
+        async def one_target(claim: Claim, row: TargetRow) -> bool:
+            """Send one target and hand its outcome in; False when it was not started."""
             async with slots:
-                message = await render(claim)
-                if message is None:
-                    return claim, None, None
+                try:
+                    message = await render(claim, row.target)
+                except Exception as exc:  # one bad row must not stop the rest
+                    log.exception("could not render %s", claim.key, extra={"action": "failed"})
+                    outcome = failure(claim, row, exc)
+                    writer.put(
+                        replace(
+                            outcome, reply=f"could not render: {type(exc).__name__}: {exc}"[:1000]
+                        )
+                    )
+                    return True
                 if time.monotonic() > send_by:
-                    return claim, None, _LeaseOver()
+                    return False
                 try:
                     result = await self.transport.send(message)
                 except (TransientDeliveryError, PermanentDeliveryError) as exc:
-                    return claim, None, exc
+                    writer.put(failure(claim, row, exc))
+                    return True
+                except Exception as exc:  # isolated like a rendering error
+                    log.exception("could not send %s", claim.key, extra={"action": "failed"})
+                    writer.put(failure(claim, row, exc))
+                    return True
             refused = "; ".join(f"{a}: {c} {t}" for a, (c, t) in result.refused.items())
             reply = f"{result.code} {result.text}".strip()
             if refused:
                 reply = f"{reply}; refused {refused}"
-            info = SentInfo(
-                at=self.clock.now(),
-                transport=self.transport.name,
-                code=result.code,
-                reply=reply[:1000],
-                message_id=_message_id(message),
+            at = self.clock.now()
+            writer.put(
+                Outcome(
+                    claim=claim,
+                    channel=row.channel,
+                    target=row.target,
+                    result="sent",
+                    at=at,
+                    transport=self.transport.name,
+                    code=result.code,
+                    reply=reply[:1000],
+                    message_id=_message_id(message),
+                )
             )
-            return claim, info, None
+            if row.target == OWN:
+                DISPATCH_LAG.observe(max(0.0, (at - claim.due).total_seconds()))
+            return True
 
-        results = await asyncio.gather(*(one(c) for c in claims))
-        sent: list[tuple[Claim, SentInfo]] = []
-        unknown: list[Claim] = []
-        late: list[Claim] = []
-        for claim, info, error in results:
-            if info is not None:
-                sent.append((claim, info))
-                DISPATCH_LAG.observe(max(0.0, (info.at - claim.due).total_seconds()))
-            elif error is None:
-                unknown.append(claim)
-            elif isinstance(error, _LeaseOver):
+        async def one(claim: Claim) -> None:
+            """Every due target of one claim, then close the claim."""
+            rows = opened.get(claim.key)
+            if rows is None:
+                return  # taken over by another instance: its sender reports
+            due = [r for r in rows if r.due_now]
+            started = await asyncio.gather(
+                *(one_target(claim, r) for r in due), return_exceptions=True
+            )
+            for item in started:
+                if isinstance(item, BaseException):
+                    log.error("sending %s failed: %r", claim.key, item)
+            if not all(item is True for item in started):
                 late.append(claim)
-            else:
-                await self._record_failure(claim, error, stats)
+            writer.close(claim, any(item is True for item in started))
+
+        late: list[Claim] = []
+        writer = _CountingWriter(self.store, self.clock, stats)
+        try:
+            results = await asyncio.gather(*(one(c) for c in live), return_exceptions=True)
+            for claim, item in zip(live, results, strict=True):
+                if isinstance(item, BaseException):
+                    # Unreachable by design (each target is isolated); if it happens the
+                    # claim's lease runs out and the reminder goes out again, once.
+                    log.error("dispatching %s failed: %r", claim.key, item)
+        finally:
+            await writer.flush()
+            self.max_commit_lag = max(self.max_commit_lag, writer.max_lag)
         if late:
-            # Unsent: back to the queue if still ours (fenced), else the new owner's.
-            stats.released += await self.store.release(late)
             log.warning("the lease ran out before %d reminders were sent; released", len(late))
-        if sent:
-            await self.store.mark_sent(sent)
-            SENDS.labels("sent").inc(len(sent))
-            stats.sent += len(sent)
-            stats.keys.extend(c.key for c, _ in sent)
-            for claim, _ in sent:
-                log.info("sent %s", claim.key, extra={"action": "sent"})
+            stats.released += len(late)
         if unknown:
             # The config no longer plans these rows. Re-plan their people (which skips
             # such rows inside the store window) and skip the rest here, so that no row
@@ -251,49 +356,6 @@ class Dispatcher:
             await replan(config, self.store, self.clock.now(), people={c.person for c in unknown})
             await self.store.skip(unknown, NO_LONGER_PLANNED, self.clock.now())
             stats.released += len(unknown)
-
-    async def _record_failure(self, claim: Claim, error: Exception, stats: DispatchStats) -> None:
-        now = self.clock.now()
-        code = getattr(error, "code", None)
-        text = str(error)[:1000]
-        if isinstance(error, PermanentDeliveryError):
-            await self.store.mark_failed(
-                claim, at=now, error=text, code=code, transport=self.transport.name
-            )
-            SENDS.labels("failed").inc()
-            stats.failed += 1
-            log.warning("failed %s: %s", claim.key, text, extra={"action": "failed"})
-            return
-        retry_at = next_attempt(claim.attempts + 1, now, claim.ends)
-        if retry_at is None:
-            await self.store.mark_failed(
-                claim,
-                at=now,
-                error=f"gave up when the deadline passed; last error: {text}",
-                code=code,
-                transport=self.transport.name,
-            )
-            SENDS.labels("failed").inc()
-            stats.failed += 1
-            log.warning("gave up on %s: %s", claim.key, text, extra={"action": "failed"})
-            return
-        await self.store.mark_retry(
-            claim,
-            at=now,
-            next_attempt=retry_at,
-            error=text,
-            code=code,
-            transport=self.transport.name,
-        )
-        SENDS.labels("retry").inc()
-        stats.retried += 1
-        log.info(
-            "will retry %s at %s: %s",
-            claim.key,
-            retry_at.isoformat(timespec="seconds"),
-            text,
-            extra={"action": "retry"},
-        )
 
     async def send_digests(self) -> int:
         """Send every office digest whose scheduled time has come; return how many went out.
@@ -422,6 +484,23 @@ class Dispatcher:
         log.debug("rendered %d reminders ahead", done)
         return done
 
+    def _occurrences_isolated(
+        self, config: Config, claims: Sequence[Claim]
+    ) -> tuple[dict[str, Occurrence], dict[str, Exception]]:
+        """Plan the claims' people one by one: (occurrences, person -> the error planning hit)."""
+        found: dict[str, Occurrence] = {}
+        errors: dict[str, Exception] = {}
+        by_person: dict[str, list[Claim]] = {}
+        for claim in claims:
+            by_person.setdefault(claim.person, []).append(claim)
+        for person, items in by_person.items():
+            try:
+                found.update(self._occurrences(config, items))
+            except Exception as exc:  # that person's reminders fail, not the batch
+                log.exception("could not plan %s", person)
+                errors[person] = RuntimeError(f"could not plan: {type(exc).__name__}: {exc}")
+        return found, errors
+
     def _occurrences(
         self, config: Config, claims: Sequence[Claim | ReminderRow]
     ) -> dict[str, Occurrence]:
@@ -446,8 +525,40 @@ class Dispatcher:
         await self.transport.close()
 
 
-class _LeaseOver(Exception):
-    """The claim's lease may be over: the send was not started."""
+class _CountingWriter(OutcomeWriter):
+    """The group-commit writer of one batch, counting and logging each outcome."""
+
+    def __init__(self, store: Store, clock: Clock, stats: DispatchStats) -> None:
+        super().__init__(store, clock)
+        self._stats = stats
+
+    def put(self, outcome: Outcome) -> None:
+        """Count and log the outcome, then hand it in for the next group commit."""
+        stats, key = self._stats, outcome.claim.key
+        whose = "" if outcome.target == OWN else " (a recipient's copy)"
+        if outcome.result == "sent":
+            stats.sent += 1
+            if key not in stats.keys:
+                stats.keys.append(key)
+            log.info("sent %s%s", key, whose, extra={"action": "sent"})
+        elif outcome.result == "retry":
+            stats.retried += 1
+            when = (
+                outcome.next_attempt.isoformat(timespec="seconds") if outcome.next_attempt else ""
+            )
+            log.info(
+                "will retry %s%s at %s: %s",
+                key,
+                whose,
+                when,
+                outcome.reply,
+                extra={"action": "retry"},
+            )
+        else:
+            stats.failed += 1
+            log.warning("failed %s%s: %s", key, whose, outcome.reply, extra={"action": "failed"})
+        SENDS.labels(outcome.result).inc()
+        super().put(outcome)
 
 
 def _log_prepare_failure(task: asyncio.Task[int]) -> None:

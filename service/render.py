@@ -104,6 +104,17 @@ def message_id_for(key: str, sender: str) -> str:
     return f"<{_NOT_ATEXT.sub('-', key)}@{sender_domain(sender)}>"
 
 
+def cc_message_id_for(key: str, recipient: str, sender: str) -> str:
+    """The Message-ID of a ``recipients`` copy: ``<{key}+cc-{hash}@{domain}>``.
+
+    The key plus ``+cc`` says whose reminder it copies; eight hex digits of the
+    recipient's address (SHA-256, lower-cased) keep the copies to several
+    recipients of one deadline apart, each stable across resends.
+    """
+    digest = hashlib.sha256(recipient.strip().lower().encode("utf-8")).hexdigest()[:8]
+    return message_id_for(f"{key}+cc-{digest}", sender)
+
+
 def list_id(public_url: str) -> str:
     """The ``List-Id`` of a deployment's mail, ``<staywatch.HOST>`` from its public URL.
 
@@ -220,6 +231,7 @@ def render_reminder(
     now: datetime,
     ack_url: str | None,
     feed_url: str | None,
+    recipient: str | None = None,
 ) -> EmailMessage:
     """The reminder email for one planned reminder, in the person's language.
 
@@ -228,11 +240,25 @@ def render_reminder(
     the person's calendar; either may be None to leave that part out. Once the
     date has passed, a kind done at an office says to call 1345 or go there
     today, without the window, the closed-day line or online filing.
+
+    With ``recipient`` (one of the deadline's ``recipients``) it is that
+    recipient's own copy: addressed to it alone, with its own Message-ID
+    (:func:`cc_message_id_for`) and never the person's calendar link.
     """
     require_aware(now)
+    if recipient is not None:
+        feed_url = None  # the person's private calendar stays the person's
     with use_locale(person.language) as lang:
         return _render_reminder(
-            config, person, occurrence, reminder, lang, now=now, ack_url=ack_url, feed_url=feed_url
+            config,
+            person,
+            occurrence,
+            reminder,
+            lang,
+            now=now,
+            ack_url=ack_url,
+            feed_url=feed_url,
+            recipient=recipient,
         )
 
 
@@ -330,21 +356,24 @@ def _render_reminder(
     now: datetime,
     ack_url: str | None,
     feed_url: str | None,
+    recipient: str | None = None,
 ) -> EmailMessage:
     context = _reminder_context(
         config, person, occurrence, reminder, lang, now=now, ack_url=ack_url, feed_url=feed_url
     )
     subject = context["subject"]
-    deadline = _deadline_of(person, occurrence.deadline)
     local_now = now.astimezone(config.zone_of(person))
     message = EmailMessage(policy=policy.SMTP)
     message["Subject"] = subject
     message["From"] = config.mail.sender
-    message["To"] = _recipients(person)
-    if deadline is not None and deadline.recipients:
-        message["Cc"] = [Address(addr_spec=address) for address in deadline.recipients]
+    if recipient is None:
+        message["To"] = _recipients(person)
+        message_id = message_id_for(reminder.key, config.mail.sender)
+    else:
+        message["To"] = [Address(addr_spec=recipient)]
+        message_id = cc_message_id_for(reminder.key, recipient, config.mail.sender)
     message["Date"] = format_datetime(local_now)
-    message["Message-ID"] = message_id_for(reminder.key, config.mail.sender)
+    message["Message-ID"] = message_id
     message["X-Staywatch-Key"] = header_text(reminder.key)
     message["List-Id"] = list_id(config.feed.public_url)
     message["Auto-Submitted"] = "auto-generated"

@@ -373,9 +373,16 @@ async def _fill_from_store(snapshot: dict[str, Any], store: Store, now: datetime
                     if problem not in snapshot["config_errors"]:
                         snapshot["config_errors"].append(problem)
                 snapshot["config_ok"] = not snapshot["config_errors"]
+        failed = await store.failures(limit=20)
+        channels = await store.channels([row.key for row in failed])
         snapshot["failures"] = [
-            {"key": row.key, "reason": row.reason or "", "at": row.updated_at.isoformat()}
-            for row in await store.failures(limit=20)
+            {
+                "key": row.key,
+                "reason": row.reason or "",
+                "at": row.updated_at.isoformat(),
+                "channels": channels.get(row.key, []),
+            }
+            for row in failed
         ]
         snapshot["db_ok"] = await store.ping()
     except StaywatchError as exc:
