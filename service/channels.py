@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -33,7 +34,9 @@ from service.logs import redact
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["delivered", "transient", "permanent"]
+#: ``not_started``: the send would have begun after ``start_by`` (the claim's lease
+#: may be over), so it was not sent at all.
+Outcome = Literal["delivered", "transient", "permanent", "not_started"]
 
 #: Replies that mean this target will never take the message as it is.
 PERMANENT_CODES = frozenset({400, 401, 403, 404})
@@ -84,9 +87,20 @@ class ChannelSender:
             slot = self._slots[channel.id] = asyncio.Semaphore(channel.concurrency)
         return slot
 
-    async def send(self, channel_id: str, target: str, message: ChannelMessage) -> ChannelResult:
+    async def send(
+        self,
+        channel_id: str,
+        target: str,
+        message: ChannelMessage,
+        *,
+        start_by: float = float("inf"),
+    ) -> ChannelResult:
         """Send ``message`` to ``target`` through channel ``channel_id``; never raises for a
-        failure of the service, which comes back classified."""
+        failure of the service, which comes back classified.
+
+        ``start_by`` (``time.monotonic()``) is checked once the channel has a free
+        slot: later than that the message is not sent (``not_started``).
+        """
         config = self._config()
         channel = config.channel(channel_id)
         template = config.channel_url(channel_id) if channel is not None else ""
@@ -101,6 +115,8 @@ class ChannelSender:
         except _UrlProblem as exc:
             return ChannelResult(channel_id, target, "permanent", f"{where}: {exc}")
         async with self._slot(channel):
+            if time.monotonic() > start_by:
+                return ChannelResult(channel_id, target, "not_started", f"{where}: not started")
             try:
                 result = await _notify(plugin, message, channel.timeout)
             except Exception as exc:  # a plugin bug must not stop the dispatcher

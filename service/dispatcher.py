@@ -20,8 +20,9 @@ from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from service.backoff import next_attempt
+from service.channels import ChannelMessage, ChannelResult, ChannelSender
 from service.clock import Clock, SystemClock, to_utc
-from service.config import Config
+from service.config import Config, Office
 from service.errors import PermanentDeliveryError, TransientDeliveryError
 from service.keys import base_occurrence, escalation_office
 from service.metrics import DISPATCH_LAG, SENDS
@@ -29,7 +30,16 @@ from service.offices import digest_content, latest_digest_time
 from service.outcomes import OutcomeWriter
 from service.plan import Occurrence, Reminder, plan
 from service.publish import ack_url, calendar_url, dashboard_url, generation_key, secret_of
-from service.render import render_digest, render_escalation, render_reminder, render_test
+from service.render import (
+    ShortText,
+    office_short,
+    plain_text,
+    render_digest,
+    render_escalation,
+    render_reminder,
+    render_reminder_short,
+    render_test,
+)
 from service.store import Claim, Outcome, ReminderRow, Store, TargetRow
 from service.store.models import EMAIL, OWN
 from service.sync import replan
@@ -87,9 +97,12 @@ class Dispatcher:
         config: Callable[[], Config],
         clock: Clock | None = None,
         owner: str | None = None,
+        channels: ChannelSender | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
+        #: Chat, push and SMS channels (Apprise), one call per (channel, target).
+        self.channels = channels or ChannelSender(config)
         self._config = config
         self.clock = clock or SystemClock()
         self.owner = owner or owner_id()
@@ -101,9 +114,15 @@ class Dispatcher:
         self.max_commit_lag = 0.0
 
     @property
+    def send_timeout(self) -> float:
+        """The longest one send may take: the mail timeout or a channel's, whichever is longer."""
+        config = self._config()
+        return max([config.mail.timeout, *(c.timeout for c in config.channels)])
+
+    @property
     def lease_seconds(self) -> float:
         """Long enough for one send attempt to finish or time out."""
-        return self._config().mail.timeout * 2 + 30
+        return self.send_timeout * 2 + 30
 
     async def run_once(self) -> DispatchStats:
         """Send everything that is due now; return what happened."""
@@ -113,7 +132,7 @@ class Dispatcher:
             # No send starts once the lease may be over (e.g. after SIGSTOP or a stall):
             # another instance may own the row by then. Measured before the claim, on
             # the monotonic clock, leaving each send two timeouts to finish in.
-            send_by = time.monotonic() + self.lease_seconds - 2 * self._config().mail.timeout
+            send_by = time.monotonic() + self.lease_seconds - 2 * self.send_timeout
             claims = await self.store.claim_due(
                 now, self.owner, lease_seconds=self.lease_seconds, limit=BATCH
             )
@@ -131,14 +150,21 @@ class Dispatcher:
         ``recipients`` address of the deadline; an office escalation goes to the
         office (target ``""``).
         """
-        if escalation_office(claim.occurrence) is not None:
-            return [(EMAIL, OWN)]
+        office_id = escalation_office(claim.occurrence)
+        if office_id is not None:
+            office = config.office(office_id)
+            notify = office.notify if office is not None else {}
+            return [(EMAIL, OWN), *_channel_targets(config, notify)]
         person = config.person(claim.person)
-        wanted = [(EMAIL, OWN)]
-        if person is not None:
-            deadline = next((d for d in person.deadlines if d.id == claim.deadline), None)
-            if deadline is not None:
-                wanted.extend((EMAIL, str(address)) for address in deadline.recipients)
+        if person is None:
+            return [(EMAIL, OWN)]
+        # email_reminders = false: the person's own email is not sent; copies to the
+        # deadline's recipients (an office, a parent) still are.
+        wanted = [(EMAIL, OWN)] if person.email_reminders else []
+        deadline = next((d for d in person.deadlines if d.id == claim.deadline), None)
+        if deadline is not None:
+            wanted.extend((EMAIL, str(address)) for address in deadline.recipients)
+        wanted.extend(_channel_targets(config, person.notify))
         return wanted
 
     async def _send_batch(
@@ -271,8 +297,80 @@ class Dispatcher:
                 next_attempt=retry_at,
             )
 
+        async def channel_text(claim: Claim, row: TargetRow) -> ShortText:
+            """What one channel target of the claim says (raises when it cannot be made)."""
+            if claim.person in unplannable:
+                raise unplannable[claim.person]
+            channel = config.channel(row.channel)
+            if channel is None:
+                raise PermanentDeliveryError(f"channel '{row.channel}' is no longer in the config")
+            occurrence = occurrences[base_occurrence(claim.occurrence)]
+            person = config.person(claim.person)
+            assert person is not None  # checked by gone()
+            now = self.clock.now()
+            office_id = escalation_office(claim.occurrence)
+            secret = self._secret or b""
+            if office_id is None and channel.format == "short":
+                return render_reminder_short(
+                    config,
+                    person,
+                    occurrence,
+                    _reminder_of(claim),
+                    now=now,
+                    ack_url=ack_url(config, secret, occurrence, now),
+                    feed_url=feed_urls.get(claim.person),
+                )
+            if office_id is None:
+                return plain_text(
+                    render_reminder(
+                        config,
+                        person,
+                        occurrence,
+                        _reminder_of(claim),
+                        now=now,
+                        ack_url=ack_url(config, secret, occurrence, now),
+                        feed_url=feed_urls.get(claim.person),
+                    )
+                )
+            office = config.office(office_id)
+            assert office is not None  # checked by gone()
+            message = render_escalation(
+                config,
+                office,
+                person,
+                occurrence,
+                _reminder_of(claim),
+                now=now,
+                history=await self.store.deliveries_of_occurrence(occurrence.key),
+                ack_url=ack_url(config, secret, occurrence, now),
+                dashboard_url=dashboards.get(office_id),
+            )
+            if channel.format == "full":
+                return plain_text(message)
+            return office_short(message, office.language, dashboards.get(office_id))
+
+        async def one_channel(claim: Claim, row: TargetRow) -> bool:
+            """Send one channel target; its outcome is handed in. False when not started."""
+            try:
+                text = await channel_text(claim, row)
+            except Exception as exc:  # one bad row must not stop the rest
+                if not isinstance(exc, PermanentDeliveryError):
+                    log.exception("could not render %s", claim.key, extra={"action": "failed"})
+                outcome = failure(claim, row, exc)
+                writer.put(replace(outcome, transport=self.channels.name))
+                return True
+            result = await self.channels.send(
+                row.channel, row.target, ChannelMessage(text.title, text.body), start_by=send_by
+            )
+            if result.outcome == "not_started":
+                return False
+            writer.put(self._channel_outcome(claim, row, result))
+            return True
+
         async def one_target(claim: Claim, row: TargetRow) -> bool:
             """Send one target and hand its outcome in; False when it was not started."""
+            if row.channel != EMAIL:
+                return await one_channel(claim, row)
             async with slots:
                 try:
                     message = await render(claim, row.target)
@@ -357,6 +455,61 @@ class Dispatcher:
             await self.store.skip(unknown, NO_LONGER_PLANNED, self.clock.now())
             stats.released += len(unknown)
 
+    async def _digest_to_channels(
+        self, config: Config, office: Office, message: EmailMessage, link: str | None
+    ) -> int:
+        """Send an office's digest to the channels in its ``notify``; return how many took it.
+
+        Sent once the email is settled, within the digest's claim: a channel that
+        fails is logged, and the next digest brings the news again.
+        """
+        delivered = 0
+        for cid, target in _channel_targets(config, office.notify):
+            channel = config.channel(cid)
+            assert channel is not None
+            text = (
+                plain_text(message)
+                if channel.format == "full"
+                else office_short(message, office.language, link)
+            )
+            result = await self.channels.send(cid, target, ChannelMessage(text.title, text.body))
+            if result.delivered:
+                delivered += 1
+                log.info("sent digest for %s to %s", office.id, cid, extra={"action": "digest"})
+            else:
+                log.warning(
+                    "digest for %s not sent to %s: %s",
+                    office.id,
+                    cid,
+                    result.reason,
+                    extra={"action": "failed"},
+                )
+        return delivered
+
+    def _channel_outcome(self, claim: Claim, row: TargetRow, result: ChannelResult) -> Outcome:
+        """A channel send's result as the target's outcome: sent, retry with backoff, failed."""
+        now = self.clock.now()
+        outcome = Outcome(
+            claim=claim,
+            channel=row.channel,
+            target=row.target,
+            result="sent",
+            at=now,
+            transport=self.channels.name,
+            code=result.code,
+            reply=result.reason[:1000],
+        )
+        if result.outcome == "delivered":
+            DISPATCH_LAG.observe(max(0.0, (now - claim.due).total_seconds()))
+            return outcome
+        if result.outcome == "permanent":
+            return replace(outcome, result="failed")
+        retry_at = next_attempt(row.attempts + 1, now, claim.ends)
+        if retry_at is None:
+            reply = f"gave up when the deadline passed; last error: {result.reason}"[:1000]
+            return replace(outcome, result="failed", reply=reply)
+        return replace(outcome, result="retry", next_attempt=retry_at)
+
     async def send_digests(self) -> int:
         """Send every office digest whose scheduled time has come; return how many went out.
 
@@ -394,12 +547,8 @@ class Dispatcher:
                 continue
             if self._secret is None:
                 self._secret = secret_of(config)
-            message = render_digest(
-                config,
-                content,
-                now=now,
-                dashboard_url=await dashboard_url(config, self.store, self._secret, office.id),
-            )
+            link = await dashboard_url(config, self.store, self._secret, office.id)
+            message = render_digest(config, content, now=now, dashboard_url=link)
             try:
                 await self.transport.send(message)
             except TransientDeliveryError as exc:
@@ -407,9 +556,13 @@ class Dispatcher:
                 log.warning("digest for %s not sent yet: %s", office.id, exc)
                 continue
             except PermanentDeliveryError as exc:
-                await self.store.finish_digest(office.id, period=key, state="failed", at=now)
+                channels = await self._digest_to_channels(config, office, message, link)
+                await self.store.finish_digest(
+                    office.id, period=key, state="sent" if channels else "failed", at=now
+                )
                 log.error("digest for %s refused: %s", office.id, exc, extra={"action": "failed"})
                 continue
+            await self._digest_to_channels(config, office, message, link)
             await self.store.finish_digest(office.id, period=key, state="sent", at=self.clock.now())
             log.info("sent digest for %s", office.id, extra={"action": "digest"})
             sent += 1
@@ -465,7 +618,7 @@ class Dispatcher:
                 break
             occurrence = occurrences.get(row.occurrence)
             person = config.person(row.person)
-            if occurrence is None or person is None:
+            if occurrence is None or person is None or not person.email_reminders:
                 continue
             gen = generations.get(row.person, 0)
             message = render_reminder(
@@ -652,3 +805,8 @@ async def send_channel_test(
         raise StaywatchError(f"test message to {channel_id} {kind}: {result.reason}")
     to = f" to {target}" if target else ""
     return f"Sent a test message through channel {channel_id}{to} via {where}."
+
+
+def _channel_targets(config: Config, notify: dict[str, str]) -> list[tuple[str, str]]:
+    """The (channel, target) pairs of a ``notify`` table, for channels the config has."""
+    return [(cid, target) for cid, target in notify.items() if config.channel(cid) is not None]
