@@ -190,8 +190,10 @@ class Dispatcher:
             return None
 
         messages = {c.key: m for c in claims if (m := ready(c)) is not None}
+        # A message rendered ahead is the email only: channel texts need the occurrence.
         occurrences, unplannable = self._occurrences_isolated(
-            config, [c for c in claims if c.key not in messages]
+            config,
+            [c for c in claims if c.key not in messages or _has_channels(config, c)],
         )
         feed_urls: dict[str, str] = {}
         for person in {c.person for c in claims}:
@@ -688,7 +690,10 @@ class _CountingWriter(OutcomeWriter):
     def put(self, outcome: Outcome) -> None:
         """Count and log the outcome, then hand it in for the next group commit."""
         stats, key = self._stats, outcome.claim.key
-        whose = "" if outcome.target == OWN else " (a recipient's copy)"
+        if outcome.channel != EMAIL:
+            whose = f" (channel {outcome.channel})"
+        else:
+            whose = "" if outcome.target == OWN else " (a recipient's copy)"
         if outcome.result == "sent":
             stats.sent += 1
             if key not in stats.keys:
@@ -810,3 +815,10 @@ async def send_channel_test(
 def _channel_targets(config: Config, notify: dict[str, str]) -> list[tuple[str, str]]:
     """The (channel, target) pairs of a ``notify`` table, for channels the config has."""
     return [(cid, target) for cid, target in notify.items() if config.channel(cid) is not None]
+
+
+def _has_channels(config: Config, claim: Claim) -> bool:
+    """True when the claim's reminder also goes to a channel (the person's or the office's)."""
+    office_id = escalation_office(claim.occurrence)
+    owner = config.office(office_id) if office_id else config.person(claim.person)
+    return owner is not None and bool(_channel_targets(config, owner.notify))
