@@ -143,3 +143,20 @@ async def test_exactly_one_request_per_reminder_and_target(
     assert (await rig.dispatcher.run_once()).sent == 20
     assert (await rig.dispatcher.run_once()).sent == 0
     assert sorted(receiver.paths()) == sorted(f"/hook/p{i}" for i in range(20))
+
+
+async def test_email_rendered_ahead_and_the_channel_both_go_out(
+    rig_factory: Callable[..., Rig], receiver: Receiver
+) -> None:
+    rig = rig_factory(wang(receiver.port, email_reminders=True, remind=("P7D",)))
+    key = "wang/visa/2027-03-16/P7D"
+    await replan(rig.config, rig.store, rig.clock.now())
+    due = seoul_nine(DAY) - timedelta(days=7)
+    rig.clock.set(due - timedelta(minutes=1))
+    assert await rig.dispatcher.prepare(due + timedelta(minutes=1)) == 1
+    rig.clock.set(due)
+    await rig.dispatcher.run_once()
+    assert rig.keys_received() == [key]
+    assert receiver.paths() == ["/hook/wang"]
+    channels = {c["channel"]: c["status"] for c in (await rig.store.channels([key]))[key]}
+    assert channels == {"email": "sent", "hook": "sent"}
