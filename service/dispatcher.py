@@ -43,6 +43,7 @@ from service.render import (
 from service.store import Claim, Outcome, ReminderRow, Store, TargetRow
 from service.store.models import EMAIL, OWN
 from service.sync import replan
+from service.targets import channel_targets, targets_of
 from service.tokens import feed_token
 from service.transport import Transport, make_transport
 
@@ -144,28 +145,8 @@ class Dispatcher:
         return stats
 
     def targets_of(self, config: Config, claim: Claim | ReminderRow) -> list[tuple[str, str]]:
-        """The (channel, target) pairs a reminder goes to under ``config``.
-
-        Email: the person's own message (target ``""``) and one copy per
-        ``recipients`` address of the deadline; an office escalation goes to the
-        office (target ``""``).
-        """
-        office_id = escalation_office(claim.occurrence)
-        if office_id is not None:
-            office = config.office(office_id)
-            notify = office.notify if office is not None else {}
-            return [(EMAIL, OWN), *_channel_targets(config, notify)]
-        person = config.person(claim.person)
-        if person is None:
-            return [(EMAIL, OWN)]
-        # email_reminders = false: the person's own email is not sent; copies to the
-        # deadline's recipients (an office, a parent) still are.
-        wanted = [(EMAIL, OWN)] if person.email_reminders else []
-        deadline = next((d for d in person.deadlines if d.id == claim.deadline), None)
-        if deadline is not None:
-            wanted.extend((EMAIL, str(address)) for address in deadline.recipients)
-        wanted.extend(_channel_targets(config, person.notify))
-        return wanted
+        """The (channel, target) pairs a reminder goes to (see :mod:`service.targets`)."""
+        return targets_of(config, claim.person, claim.deadline, claim.occurrence)
 
     async def _send_batch(
         self, claims: list[Claim], stats: DispatchStats, send_by: float = float("inf")
@@ -466,7 +447,7 @@ class Dispatcher:
         fails is logged, and the next digest brings the news again.
         """
         delivered = 0
-        for cid, target in _channel_targets(config, office.notify):
+        for cid, target in channel_targets(config, office.notify):
             channel = config.channel(cid)
             assert channel is not None
             text = (
@@ -812,13 +793,8 @@ async def send_channel_test(
     return f"Sent a test message through channel {channel_id}{to} via {where}."
 
 
-def _channel_targets(config: Config, notify: dict[str, str]) -> list[tuple[str, str]]:
-    """The (channel, target) pairs of a ``notify`` table, for channels the config has."""
-    return [(cid, target) for cid, target in notify.items() if config.channel(cid) is not None]
-
-
 def _has_channels(config: Config, claim: Claim) -> bool:
     """True when the claim's reminder also goes to a channel (the person's or the office's)."""
     office_id = escalation_office(claim.occurrence)
     owner = config.office(office_id) if office_id else config.person(claim.person)
-    return owner is not None and bool(_channel_targets(config, owner.notify))
+    return owner is not None and bool(channel_targets(config, owner.notify))

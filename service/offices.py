@@ -45,6 +45,8 @@ class OfficeRow:
     status: str
     occurrence: str
     covers: str | None
+    #: The recipient whose copy's link acknowledged it ("" for the person or the CLI).
+    acknowledged_by: str = ""
 
     def as_dict(self) -> dict[str, str | int]:
         """Flat values for CSV and JSON."""
@@ -59,6 +61,7 @@ class OfficeRow:
             "days_left": self.days_left,
             "status": self.status,
             "covers": self.covers or "",
+            "acknowledged_by": self.acknowledged_by,
         }
 
 
@@ -101,6 +104,12 @@ async def office_rows(
     )
     counts = await store.occurrence_statuses(ids) if store and ids else {}
     acked = await store.acknowledged() if store and ids else set()
+    covered = set(ids)
+    by_recipient = (
+        await store.acknowledgers([o for o in acked if o.split("/", 1)[0] in covered])
+        if store and acked
+        else {}
+    )
     by_id = {p.id: p for p in people}
     rows: list[OfficeRow] = []
     next_seen: set[tuple[str, str]] = set()
@@ -128,6 +137,7 @@ async def office_rows(
                 status=occurrence_status(occurrence, counts.get(occurrence.key, {}), done, today),
                 occurrence=occurrence.key,
                 covers=occurrence.covers,
+                acknowledged_by=by_recipient.get(occurrence.key, "") if done else "",
             )
         )
     rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.days_left, r.person, r.deadline))

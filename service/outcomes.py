@@ -22,7 +22,7 @@ from service.store import Claim, Outcome, Settled, Store
 log = logging.getLogger(__name__)
 
 #: How long the first outcome waits for others to share its commit.
-WINDOW: Final = 0.01
+WINDOW: Final = 0.02
 
 
 class OutcomeWriter:

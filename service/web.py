@@ -532,6 +532,7 @@ OFFICE_CSV_COLUMNS = (
     "days_left",
     "status",
     "covers",
+    "acknowledged_by",
 )
 
 

@@ -198,8 +198,9 @@ class Store:
         if not outcomes and not close:
             return 0, []
         async with self._db.write() as conn:
-            recorded = await deliveries.record(conn, outcomes)
-            settled = await deliveries.settle(conn, close, to_utc(now))
+            ours = await deliveries.held(conn, [o.claim for o in outcomes] + [c for c, _ in close])
+            recorded = await deliveries.record(conn, outcomes, ours)
+            settled = await deliveries.settle(conn, close, to_utc(now), ours) if close else []
         return recorded, settled
 
     async def channels(self, keys: Collection[str]) -> dict[str, list[dict[str, str]]]:
@@ -315,7 +316,7 @@ class Store:
             )
 
     async def acknowledgers(self, occurrences: Collection[str]) -> dict[str, str]:
-        """occurrence -> who acknowledged it: a recipient's address, else ``link``/``cli``/..."""
+        """occurrence -> the recipient whose copy's link acknowledged it (only those)."""
         async with self._db.read() as conn:
             return await acks.acknowledgers(conn, list(occurrences))
 

@@ -97,12 +97,12 @@ async def acknowledged_since(
 
 
 async def acknowledgers(conn: AsyncConnection, occurrences: list[str]) -> dict[str, str]:
-    """occurrence -> who acknowledged it (a recipient's address, else the source)."""
+    """occurrence -> the recipient whose copy's link acknowledged it (only those)."""
     c = acknowledgements.c
     out: dict[str, str] = {}
     for batch in chunks(sorted(set(occurrences))):
         result = await conn.execute(
-            select(c.occurrence, c.by, c.who).where(c.occurrence.in_(batch))
+            select(c.occurrence, c.who).where(c.occurrence.in_(batch), c.who.is_not(None))
         )
-        out.update({occ: who or by for occ, by, who in result})
+        out.update({str(occ): str(who) for occ, who in result.all()})
     return out

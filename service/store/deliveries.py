@@ -210,14 +210,18 @@ _RECORD: Final = (
 )
 
 
-async def record(conn: AsyncConnection, outcomes: Sequence[Outcome]) -> int:
+async def record(
+    conn: AsyncConnection, outcomes: Sequence[Outcome], ours: Mapping[str, str] | None = None
+) -> int:
     """Store the outcomes whose claim still holds and log each attempt; return how many.
 
     An outcome whose reminder was taken over (another token) changes nothing.
+    ``ours`` (key -> token held, from :func:`held`) saves looking the claims up again.
     """
     if not outcomes:
         return 0
-    ours = await _ours(conn, [o.claim for o in outcomes])
+    if ours is None:
+        ours = await _ours(conn, [o.claim for o in outcomes])
     mine = [o for o in outcomes if ours.get(o.claim.key) == o.claim.claim_token]
     if not mine:
         return 0
@@ -269,8 +273,16 @@ class Settled:
     reason: str | None = None
 
 
+async def held(conn: AsyncConnection, claims: Sequence[Claim]) -> dict[str, str]:
+    """key -> token of the claims still held (their rows locked for this transaction)."""
+    return await _ours(conn, claims)
+
+
 async def settle(
-    conn: AsyncConnection, claims: Sequence[tuple[Claim, bool]], now: datetime
+    conn: AsyncConnection,
+    claims: Sequence[tuple[Claim, bool]],
+    now: datetime,
+    ours: Mapping[str, str] | None = None,
 ) -> list[Settled]:
     """Close claims: derive each reminder's status from its targets and release it.
 
@@ -284,16 +296,17 @@ async def settle(
     if not claims:
         return []
     now = to_utc(now)
-    ours = await _ours(conn, [c for c, _ in claims])
-    held = [(c, tried) for c, tried in claims if ours.get(c.key) == c.claim_token]
-    rows: dict[str, list[TargetRow]] = {c.key: [] for c, _ in held}
+    if ours is None:
+        ours = await _ours(conn, [c for c, _ in claims])
+    kept = [(c, tried) for c, tried in claims if ours.get(c.key) == c.claim_token]
+    rows: dict[str, list[TargetRow]] = {c.key: [] for c, _ in kept}
     for batch in chunks(sorted(rows)):
         result = await conn.execute(select(targets).where(T.key.in_(batch)))
         for m in result.mappings():
             rows[m["key"]].append(_row(m))
     out: list[Settled] = []
     params = []
-    for claim, tried in held:
+    for claim, tried in kept:
         mine = rows[claim.key]
         pending = [r for r in mine if r.status == "pending"]
         errors = [r.last_error for r in mine if r.last_error]
