@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from service.plan import plan
 from service.sync import replan
 from tests.fixtures.receiver import Receiver
 from tests.integration.test_dispatcher import (
@@ -160,3 +161,50 @@ async def test_email_rendered_ahead_and_the_channel_both_go_out(
     assert receiver.paths() == ["/hook/wang"]
     channels = {c["channel"]: c["status"] for c in (await rig.store.channels([key]))[key]}
     assert channels == {"email": "sent", "hook": "sent"}
+
+
+OFFICE = """
+[[office]]
+id = "hr"
+name = "HR"
+email = ["hr@example.org"]
+people = ["*"]
+digest = "daily 09:00"
+digest_empty = true
+notify = {{ hr = "" }}
+"""
+
+
+async def test_office_gets_escalations_and_digests_in_its_channel(
+    rig_factory: Callable[..., Rig], receiver: Receiver
+) -> None:
+    channel = (
+        f'\n[[channel]]\nid = "hr"\nurl = "json://127.0.0.1:{receiver.port}/hr"\nformat = "full"\n'
+    )
+    body = deadline("visa", DAY, ["P7D"]).replace(
+        'roll = "none"\n', 'roll = "none"\n  escalate = "P3D"\n'
+    )
+    rig = rig_factory(channel + OFFICE.format() + person("ana", body))
+    await replan(rig.config, rig.store, rig.clock.now())
+    [occurrence] = [o for o in plan(rig.config, DAY, DAY) if o.person == "ana"]
+    [escalation] = occurrence.escalations
+    rig.clock.set(escalation.due)
+    await rig.dispatcher.run_once()
+    assert f"{escalation.key}" in rig.keys_received()
+    hr = [r for r in receiver.requests if r.path == "/hr"]
+    assert len(hr) == 1
+    assert "Person ana" in hr[0].body["message"]  # the escalation email's text
+    channels = {
+        c["channel"]: c["status"]
+        for c in (await rig.store.channels([escalation.key]))[escalation.key]
+    }
+    assert channels == {"email": "sent", "hr": "sent"}
+
+    rig.clock.set(seoul_nine(DAY))
+    assert await rig.dispatcher.send_digests() == 1
+    hr = [r for r in receiver.requests if r.path == "/hr"]
+    assert len(hr) == 2
+    assert hr[1].body["title"]
+    # Once per period.
+    assert await rig.dispatcher.send_digests() == 0
+    assert len([r for r in receiver.requests if r.path == "/hr"]) == 2
