@@ -154,6 +154,29 @@ def holds_secret(url: str) -> bool:
     return bool(_private_url(plugin) != plugin.url(privacy=False))
 
 
+def target_is_secret(url: str, target: str) -> bool:
+    """True when Apprise masks the target itself in ``url`` (a WeCom bot key as ``{to}``):
+    then it would show in ``notify``, the store and ``status``."""
+    plugin = instantiate(fill(url, target))
+    if plugin is None or not target:
+        return False
+    masked = unquote(_private_url(plugin))
+    if target in masked or quote(target, safe="@") in _private_url(plugin):
+        return False
+    # Apprise masks some plain recipients too (LINE user ids): a target it keeps as a
+    # recipient is no secret; one it keeps as a key (WeCom) is.
+    recipients: list[str] = []
+    for name in _RECIPIENTS:
+        for item in getattr(plugin, name, None) or ():
+            recipients.extend(str(part) for part in (item if isinstance(item, tuple) else (item,)))
+    bare = target.lstrip("#@")
+    return not any(bare and bare in entry for entry in recipients)
+
+
+#: Plugin attributes that hold recipients (chats, users, topics, channels, rooms).
+_RECIPIENTS = ("targets", "topics", "channels", "users", "rooms", "targets_to")
+
+
 def register(plugin: Any) -> None:
     """Send every part of the plugin's URL that Apprise would mask to the log redaction."""
     full = str(plugin.url(privacy=False))

@@ -41,7 +41,16 @@ from pydantic import (
     field_validator,
 )
 
-from service.channelurls import TO, UrlProblem, check, holds_secret, read_url, scheme_of, shown
+from service.channelurls import (
+    TO,
+    UrlProblem,
+    check,
+    holds_secret,
+    read_url,
+    scheme_of,
+    shown,
+    target_is_secret,
+)
 from service.errors import ConfigError, ConfigProblem
 from service.keys import SLUG, Duration
 from service.kinds import KINDS, LANGUAGES, Kind, Language
@@ -1343,6 +1352,17 @@ def _semantic_channels(
                         check(url, target=target)
                     except UrlProblem as exc:
                         problems.append((at, f"notify.{cid}: {exc}"))
+                        continue
+                    if target_is_secret(url, target):
+                        problems.append(
+                            (
+                                at,
+                                f"notify.{cid}: this target is a secret for {scheme_of(url)}:// "
+                                "(a key or token); targets show in status and the store, so give "
+                                "it a channel of its own whose url_file holds the whole URL, and "
+                                f'write {cid} = ""',
+                            )
+                        )
         if section == "person":
             for i, item in enumerate(items if isinstance(items, list) else []):
                 if (

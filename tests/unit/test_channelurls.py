@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from service.channelurls import fill, holds_secret, instantiate, shown
+from service.channelurls import fill, holds_secret, instantiate, shown, target_is_secret
 from service.config import load_config
 from service.logs import RedactingFilter, redact
 
@@ -32,9 +32,10 @@ SERVICES = [
     ("ntfy", "ntfy://{to}", "wang-fang-x7q", "ntfy", "topics", ["wang-fang-x7q"]),
     ("ntfys", "ntfys://ntfy.example.org/{to}", "wang-fang", "ntfy", "topics", ["wang-fang"]),
     (
+        # A WeCom group bot's key is its secret: the whole URL is the channel's file.
         "wecom",
-        "wecombot://{to}",
-        "a1b2c3d4-e5f6-7788-99aa-bbccddeeff00",
+        "wecombot://a1b2c3d4-e5f6-7788-99aa-bbccddeeff00",
+        "",
         "WeCom Bot",
         "key",
         "a1b2c3d4-e5f6-7788-99aa-bbccddeeff00",
@@ -128,3 +129,11 @@ def test_secrets_read_are_redacted_from_logs(config, caplog: pytest.LogCaptureFi
     )
     RedactingFilter().filter(record)
     assert BOT not in record.getMessage()
+
+
+def test_target_is_secret() -> None:
+    assert target_is_secret("wecombot://{to}", "a1b2c3d4-e5f6-7788-99aa-bbccddeeff00")
+    assert not target_is_secret(f"tgram://{BOT}/{{to}}", "987654321")
+    assert not target_is_secret("ntfy://{to}", "wang-fang-x7q")
+    assert not target_is_secret("json://127.0.0.1:1/{to}", "wang")
+    assert not target_is_secret("slack://T1AAAAAAA/B2BBBBBBB/C3CCCCCCCCCCCCCCCCCCCC/{to}", "#hr")

@@ -258,3 +258,13 @@ def test_set_writes_notify_and_email_reminders(tmp_path: Path) -> None:
     config = parse_config(edited, tmp_path / "x.toml")
     assert config.people[0].notify == {"hook": "wang"}
     assert config.people[0].email_reminders is False
+
+
+def test_a_target_that_is_the_secret_is_refused(tmp_path: Path) -> None:
+    text = (
+        f'[[channel]]\nid = "wecom"\nurl_env = "WECOM"\n\n{PERSON}'
+        'notify = { wecom = "a1b2c3d4-e5f6-7788-99aa-bbccddeeff00" }\n'
+    )
+    [problem] = problems(text, tmp_path / "staywatch.toml", {"WECOM": "wecombot://{to}"})
+    assert problem.line == line_of(text, "notify")
+    assert problem.message.startswith("notify.wecom: this target is a secret for wecombot://")
