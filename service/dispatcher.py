@@ -334,6 +334,8 @@ class Dispatcher:
 
         async def one_channel(claim: Claim, row: TargetRow) -> bool:
             """Send one channel target; its outcome is handed in. False when not started."""
+            # Rendering holds the event loop: let the replies already in commit first.
+            await writer.drain()
             try:
                 text = await channel_text(claim, row)
             except Exception as exc:  # one bad row must not stop the rest
@@ -355,6 +357,9 @@ class Dispatcher:
             if row.channel != EMAIL:
                 return await one_channel(claim, row)
             async with slots:
+                if row.target != OWN or claim.key not in messages:
+                    # Rendering holds the event loop: let the replies already in commit first.
+                    await writer.drain()
                 try:
                     message = await render(claim, row.target)
                 except Exception as exc:  # one bad row must not stop the rest

@@ -22,7 +22,7 @@ from service.store import Claim, Outcome, Settled, Store
 log = logging.getLogger(__name__)
 
 #: How long the first outcome waits for others to share its commit.
-WINDOW: Final = 0.02
+WINDOW: Final = 0.005
 
 
 class OutcomeWriter:
@@ -82,6 +82,16 @@ class OutcomeWriter:
                 self.max_lag = max(self.max_lag, max(done - t for _, t in batch))
             if settled and self._on_settled is not None:
                 self._on_settled(settled)
+
+    async def drain(self) -> None:
+        """Wait for the outcomes handed in so far to be committed (errors: see flush()).
+
+        Rendering runs on the event loop; a sender calls this before rendering its
+        next message so that the commit of the replies already in is not held up
+        behind it.
+        """
+        if self._outcomes and self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
 
     async def flush(self) -> None:
         """Wait until everything handed in is committed; raise the first commit error."""
