@@ -85,7 +85,10 @@ async def test_kill_9_in_a_channel_burst_loses_nothing_and_repeats_only_in_fligh
     statuses = reminder_statuses(tmp_path / "var" / "staywatch.db")
     assert set(statuses.values()) == {"sent"}
     assert len(smtp.messages) == 0
+    ages = [killed - r.at for r in before if r.path in twice]
+    oldest = f"{max(ages):.2f} s" if ages else "-"
     print(
         f"FIGURE channel burst: {PEOPLE} reminders at 0.5 s a request, kill -9 after "
-        f"{len(before)} answers; lost 0; {len(twice)} sent twice (in flight at the kill)"
+        f"{len(before)} answers; lost 0; {len(twice)} sent twice ({len(twice) - len(ages)} "
+        f"unanswered at the kill, the oldest repeated answer {oldest} before it)"
     )
