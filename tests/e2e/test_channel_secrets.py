@@ -2,8 +2,9 @@
 password, logging at DEBUG, while sends fail.
 
 The token and the password must not appear in the daemon's log, in
-``status --json``, in ``/healthz`` (public and admin), or in any error the CLI
-prints (``check`` with the token written inline, ``send-test`` refused).
+``status --json``, in ``/healthz`` (public and admin), in what the store keeps of
+each attempt, or in any error the CLI prints (``check`` with the token written
+inline, ``send-test`` refused).
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.fixtures.daemon import STAYWATCH, DaemonProcess, at_deadline, env_for_daemon, free_port
+from tests.fixtures.daemon import (
+    STAYWATCH,
+    DaemonProcess,
+    at_deadline,
+    env_for_daemon,
+    free_port,
+    query,
+)
 from tests.fixtures.receiver import Receiver
 from tests.fixtures.smtp import SmtpServer
 
@@ -119,6 +127,15 @@ async def test_tokens_never_show(
     assert check.returncode == 1
     assert "holds a secret" in check.stderr
     assert_clean(check.stderr + check.stdout, "check")
+
+    # What the store keeps of each attempt: the service's reply, redacted.
+    database = tmp_path / "var" / "staywatch.db"
+    stored = repr(query(database, "SELECT * FROM targets")) + repr(
+        query(database, "SELECT * FROM deliveries")
+    )
+    assert "error=401" in stored
+    assert "tgram://" in stored
+    assert_clean(stored, "the store")
 
     daemon.stop()
     log = daemon.stderr
