@@ -216,6 +216,9 @@ class Store:
     async def mark_sent(self, results: Sequence[tuple[Claim, SentInfo]]) -> int:
         """Mark the reminders sent and log their deliveries, all in one transaction.
 
+        Reminder-level (no targets are touched): the dispatcher records per-target
+        outcomes with :meth:`open_targets` and :meth:`record_outcomes` instead.
+
         Fenced by claim token: rows whose claim was taken over are left alone.
         Returns how many were marked.
         """

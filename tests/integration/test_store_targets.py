@@ -262,3 +262,16 @@ async def test_a_removed_recipient_that_was_not_sent_yet_is_dropped(store: Store
     [again] = await store.claim_due(DUE, "me")
     opened = await store.open_targets([again], {again.key: [(EMAIL, OWN)]}, DUE, "me")
     assert [t.target for t in opened[again.key]] == [OWN]
+
+
+async def test_an_escalation_history_shows_the_persons_own_deliveries(store: Store) -> None:
+    await _one_claim(store)
+    [claim] = await store.claim_due(DUE, "me")
+    await store.open_targets([claim], {claim.key: [(EMAIL, OWN), (EMAIL, "hr@x.org")]}, DUE, "me")
+    await store.record_outcomes(
+        [_outcome(claim, OWN, "sent"), _outcome(claim, "hr@x.org", "failed", reply="550")],
+        [(claim, True)],
+        now=DUE,
+    )
+    history = await store.deliveries_of_occurrence("ana/visa/2027-03-16")
+    assert [(d.target, d.result) for d in history] == [(OWN, "sent")]
