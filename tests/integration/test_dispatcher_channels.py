@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from service.offices import digest_content
 from service.plan import plan
+from service.render import plain_text, render_digest
 from service.sync import replan
 from tests.fixtures.receiver import Receiver
 from tests.integration.test_dispatcher import (
@@ -208,3 +210,33 @@ async def test_office_gets_escalations_and_digests_in_its_channel(
     # Once per period.
     assert await rig.dispatcher.send_digests() == 0
     assert len([r for r in receiver.requests if r.path == "/hr"]) == 2
+
+
+async def test_the_digest_lists_a_channel_that_failed_behind_a_sent_email(
+    rig_factory: Callable[..., Rig], receiver: Receiver
+) -> None:
+    office = OFFICE.format().replace('notify = { hr = "" }\n', "")
+    rig = rig_factory(wang(receiver.port, email_reminders=True, remind=("P7D",)) + office)
+    key = "wang/visa/2027-03-16/P7D"
+    await replan(rig.config, rig.store, rig.clock.now())
+    receiver.script("/hook/wang", 403)
+    rig.clock.set(seoul_nine(DAY) - timedelta(days=7))
+    await rig.dispatcher.run_once()
+    assert (await rig.statuses())[key][0] == "sent"  # the email went out
+
+    hr = rig.config.office("hr")
+    assert hr is not None
+    now = rig.clock.now()
+    content = await digest_content(rig.config, rig.store, hr, period=now, since=None, now=now)
+    [failure] = content.failures
+    assert failure.key == key
+    assert failure.reason is not None
+    assert failure.reason.startswith("hook wang: json://127.0.0.1: ")
+    assert "error=403" in failure.reason
+    text = plain_text(render_digest(rig.config, content, now=now, dashboard_url=None)).body
+    assert "error=403" in text
+    # Only failures after the last digest.
+    later = await digest_content(
+        rig.config, rig.store, hr, period=now, since=now + timedelta(seconds=1), now=now
+    )
+    assert later.failures == []
