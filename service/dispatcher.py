@@ -171,10 +171,16 @@ class Dispatcher:
             return None
 
         messages = {c.key: m for c in claims if (m := ready(c)) is not None}
-        # A message rendered ahead is the email only: channel texts need the occurrence.
+        wanted = {c.key: self.targets_of(config, c) for c in claims}
+        # A message rendered ahead is the person's own email; recipients' copies and
+        # channel texts need the plan.
         occurrences, unplannable = self._occurrences_isolated(
             config,
-            [c for c in claims if c.key not in messages or _has_channels(config, c)],
+            [
+                c
+                for c in claims
+                if c.key not in messages or len(wanted[c.key]) > 1 or _has_channels(config, c)
+            ],
         )
         feed_urls: dict[str, str] = {}
         for person in {c.person for c in claims}:
@@ -196,11 +202,13 @@ class Dispatcher:
 
         def gone(claim: Claim) -> bool:
             """The config no longer plans this reminder (person, occurrence or office gone)."""
-            if claim.key in messages or claim.person in unplannable:
+            if claim.person in unplannable:
                 return False
             person = config.person(claim.person)
-            if person is None or base_occurrence(claim.occurrence) not in occurrences:
+            if person is None:
                 return True
+            if base_occurrence(claim.occurrence) not in occurrences:
+                return claim.key not in messages
             office_id = escalation_office(claim.occurrence)
             if office_id is None:
                 return False
@@ -209,7 +217,6 @@ class Dispatcher:
 
         unknown = [c for c in claims if gone(c)]
         live = [c for c in claims if not gone(c)]
-        wanted = {c.key: self.targets_of(config, c) for c in live}
         opened = await self.store.open_targets(live, wanted, self.clock.now(), self.owner)
 
         async def render(claim: Claim, target: str) -> EmailMessage:

@@ -22,7 +22,9 @@ from service.store import Claim, Outcome, Settled, Store
 log = logging.getLogger(__name__)
 
 #: How long the first outcome waits for others to share its commit.
-WINDOW: Final = 0.005
+WINDOW: Final = 0.025
+#: A sender about to render waits for the commit once an outcome is this old.
+DRAIN_AFTER: Final = 0.04
 
 
 class OutcomeWriter:
@@ -41,6 +43,8 @@ class OutcomeWriter:
         self._on_settled = on_settled
         self._window = window
         self._outcomes: list[tuple[Outcome, float]] = []
+        #: When the oldest outcome not committed yet was handed in (monotonic), if any.
+        self._oldest: float | None = None
         self._closing: list[tuple[Claim, bool]] = []
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
@@ -50,7 +54,10 @@ class OutcomeWriter:
 
     def put(self, outcome: Outcome) -> None:
         """Hand in one target's outcome; it is committed within the window."""
-        self._outcomes.append((outcome, time.monotonic()))
+        now = time.monotonic()
+        self._outcomes.append((outcome, now))
+        if self._oldest is None:
+            self._oldest = now
         self._schedule()
 
     def close(self, claim: Claim, tried: bool) -> None:
@@ -77,20 +84,25 @@ class OutcomeWriter:
                 self._error = exc
                 continue
             done = time.monotonic()
+            self._oldest = self._outcomes[0][1] if self._outcomes else None
             self.commits += 1
             if batch:
                 self.max_lag = max(self.max_lag, max(done - t for _, t in batch))
             if settled and self._on_settled is not None:
                 self._on_settled(settled)
 
-    async def drain(self) -> None:
-        """Wait for the outcomes handed in so far to be committed (errors: see flush()).
+    async def drain(self, after: float = DRAIN_AFTER) -> None:
+        """Wait for the commit if an outcome has waited ``after`` seconds (errors: see flush()).
 
         Rendering runs on the event loop; a sender calls this before rendering its
-        next message so that the commit of the replies already in is not held up
-        behind it.
+        next message so that replies already in are not held up behind a row of
+        renders, while a fresh outcome (that its group commit will take in a few
+        milliseconds) costs the sender nothing.
         """
-        if self._outcomes and self._task is not None and not self._task.done():
+        oldest = self._oldest
+        if oldest is None or time.monotonic() - oldest < after:
+            return
+        if self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
     async def flush(self) -> None:

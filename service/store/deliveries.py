@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from service.clock import to_utc
 from service.store.models import EMAIL, UTCDateTime, deliveries, reminders, targets
 from service.store.records import Claim, ReminderRow
-from service.store.statements import chunks, insert_ignore
+from service.store.statements import bulk_insert_ignore, chunks
 
 T: Final = targets.c
 R: Final = reminders.c
@@ -125,61 +125,65 @@ async def open_targets(
     ours = await _ours(conn, claims)
     if not ours:
         return {}
-    fresh = [
-        {
-            "key": key,
-            "channel": channel,
-            "target": target,
-            "status": "pending",
-            "attempts": 0,
-            "claimed_by": owner,
-            "claim_token": token,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for key, token in ours.items()
-        for channel, target in dict.fromkeys(wanted.get(key, ()))
-    ]
-    if fresh:
-        await conn.execute(insert_ignore(conn.dialect.name, targets), fresh)
     keys = sorted(ours)
-    out: dict[str, list[TargetRow]] = {key: [] for key in keys}
+    existing: dict[str, list[TargetRow]] = {key: [] for key in keys}
     for batch in chunks(keys):
         result = await conn.execute(select(targets).where(T.key.in_(batch)))
-        rows = [_row(m) for m in result.mappings()]
-        gone = [
-            r
-            for r in rows
-            if r.status == "pending" and (r.channel, r.target) not in set(wanted.get(r.key, ()))
-        ]
-        for r in gone:
-            await conn.execute(
-                delete(targets).where(
-                    T.key == r.key,
-                    T.channel == r.channel,
-                    T.target == r.target,
-                    T.status == "pending",
+        for m in result.mappings():
+            existing[m["key"]].append(_row(m))
+    out: dict[str, list[TargetRow]] = {key: [] for key in keys}
+    fresh: list[dict[str, Any]] = []
+    retoken: list[dict[str, str]] = []
+    for key in keys:
+        want = list(dict.fromkeys(wanted.get(key, ())))
+        have = {(r.channel, r.target): r for r in existing[key]}
+        for r in existing[key]:
+            if r.status == "pending" and (r.channel, r.target) not in want:
+                # No longer wanted (a recipient removed) and never delivered: dropped.
+                await conn.execute(
+                    delete(targets).where(
+                        T.key == r.key,
+                        T.channel == r.channel,
+                        T.target == r.target,
+                        T.status == "pending",
+                    )
                 )
+                continue
+            if r.status == "pending":
+                retoken.append({"b_key": key, "b_token": ours[key]})
+                if r.next_attempt is not None and to_utc(r.next_attempt) <= now:
+                    r = TargetRow(**{**{n: getattr(r, n) for n in _FIELDS}, "next_attempt": None})
+            out[key].append(r)
+        for channel, target in want:
+            if (channel, target) in have:
+                continue
+            fresh.append(
+                {
+                    "key": key,
+                    "channel": channel,
+                    "target": target,
+                    "status": "pending",
+                    "attempts": 0,
+                    "claimed_by": owner,
+                    "claim_token": ours[key],
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
+            out[key].append(
+                TargetRow(key, channel, target, "pending", 0, None, None, None, None, None)
+            )
+    if fresh:
+        await bulk_insert_ignore(conn, conn.dialect.name, targets, fresh)
+    if retoken:
         # Every pending target of a held reminder is this claim's now: older tokens
         # (a crashed or overtaken sender) can change nothing any more.
         await conn.execute(
             update(targets)
             .where(T.key == bindparam("b_key"), T.status == "pending")
             .values(claimed_by=owner, claim_token=bindparam("b_token"), updated_at=now),
-            [{"b_key": key, "b_token": ours[key]} for key in batch],
+            list({p["b_key"]: p for p in retoken}.values()),
         )
-        dropped = {(r.key, r.channel, r.target) for r in gone}
-        for r in rows:
-            if (r.key, r.channel, r.target) in dropped:
-                continue
-            if (
-                r.status == "pending"
-                and r.next_attempt is not None
-                and to_utc(r.next_attempt) <= now
-            ):
-                r = TargetRow(**{**{n: getattr(r, n) for n in _FIELDS}, "next_attempt": None})
-            out[r.key].append(r)
     for rows in out.values():
         rows.sort(key=lambda r: (r.channel != "email", r.channel, r.target))
     return out

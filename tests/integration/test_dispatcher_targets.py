@@ -223,3 +223,22 @@ async def test_the_digest_lists_a_reminder_that_could_not_be_rendered(
         rig.config, rig.store, office, period=rig.clock.now(), since=None, now=rig.clock.now()
     )
     assert [r.key for r in content.failures] == ["bob/visa/2027-03-16/P7D"]
+
+
+async def test_a_message_rendered_ahead_still_leaves_the_copies_to_be_rendered(
+    rig_factory: Callable[..., Rig],
+) -> None:
+    visa = deadline("visa", DAY, ["P7D"]) + '  recipients = ["hr@corp.example"]\n'
+    rig = rig_factory(person("ana", visa))
+    await planned(rig)
+    due = seoul_nine(DAY - timedelta(days=7))
+    rig.clock.set(due - timedelta(minutes=1))
+    assert await rig.dispatcher.prepare(due + timedelta(minutes=1)) == 1
+    rig.clock.set(due)
+    stats = await rig.dispatcher.run_once()
+    assert (stats.sent, stats.failed) == (2, 0)
+    assert rig.server is not None
+    assert sorted(m.rcpt_tos for m in rig.server.messages) == [
+        ("ana@example.org",),
+        ("hr@corp.example",),
+    ]
