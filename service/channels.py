@@ -14,7 +14,9 @@ classifies what happened:
 Apprise's log lines of the call are read for the HTTP status: its plugins end
 a failure line with ``error=<status>``. Every reason is redacted (no URL but
 its scheme and masked host, no token) before it reaches a log, a status or the
-store. Concurrency is bounded per channel; each call has a timeout.
+store. Concurrency is bounded per channel; each call has a timeout (the
+plugin's socket timeouts). The blocking call runs in this module's own threads,
+not in Apprise's shared pool (a few threads for all channels together).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -80,6 +83,20 @@ class ChannelSender:
     def __init__(self, config: Callable[[], Config] | Config) -> None:
         self._config: Callable[[], Config] = config if callable(config) else (lambda: config)
         self._slots: dict[str, asyncio.Semaphore] = {}
+        #: The threads Apprise's blocking calls run in; each channel's semaphore bounds
+        #: its share, so the pool only has to be as large as all of them together.
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="channel")
+        return self._pool
+
+    def close(self) -> None:
+        """Let the threads go once their calls are done (a later send starts new ones)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
     def _slot(self, channel: Channel) -> asyncio.Semaphore:
         slot = self._slots.get(channel.id)
@@ -117,8 +134,22 @@ class ChannelSender:
         async with self._slot(channel):
             if time.monotonic() > start_by:
                 return ChannelResult(channel_id, target, "not_started", f"{where}: not started")
+            loop = asyncio.get_running_loop()
+            call = loop.run_in_executor(self._threads(), _notify, plugin, message)
             try:
-                result = await _notify(plugin, message, channel.timeout)
+                # The socket timeouts end a call in time; this is the last resort, for a
+                # service that keeps a connection trickling. The slot stays taken until
+                # the thread is free again.
+                result = await asyncio.wait_for(asyncio.shield(call), channel.timeout * 2 + 5)
+            except TimeoutError:
+                await asyncio.wait([call], timeout=channel.timeout * 2)
+                return ChannelResult(
+                    channel_id,
+                    target,
+                    "transient",
+                    f"{where}: no answer within {channel.timeout:g} s (the service may have "
+                    "received it)",
+                )
             except Exception as exc:  # a plugin bug must not stop the dispatcher
                 text = redact(f"{type(exc).__name__}: {exc}")[:REASON_LENGTH]
                 return ChannelResult(channel_id, target, "transient", f"{where}: {text}")
@@ -141,17 +172,18 @@ def _fresh_plugin(url: str, timeout: float) -> Any:
     return plugin
 
 
-async def _notify(plugin: Any, message: ChannelMessage, seconds: float) -> Any:
+def _notify(plugin: Any, message: ChannelMessage) -> Any:
+    """One blocking Apprise call, in the calling thread (see ChannelSender._pool)."""
     from apprise import Apprise, AppriseAsset
 
-    apobj = Apprise(asset=AppriseAsset(secure_logging=True))
+    # Apprise sends in this thread only when no Apprise deadline is set (async_mode
+    # off, no service or call timeout): else it waits on its small shared pool, where
+    # one slow service would hold the threads every other channel needs. The plugin's
+    # socket timeouts (the channel's ``timeout``, see _fresh_plugin) end the call instead.
+    plugin.asset = AppriseAsset(secure_logging=True, async_mode=False, service_timeout=0)
+    apobj = Apprise(asset=plugin.asset)
     apobj.add(plugin)
-    return await apobj.async_notify(
-        body=message.body,
-        title=message.title,
-        timeout=seconds,
-        log_level=logging.WARNING,
-    )
+    return apobj.notify(body=message.body, title=message.title, log_level=logging.WARNING)
 
 
 def _classify(channel: str, target: str, where: str, result: Any, timeout: float) -> ChannelResult:

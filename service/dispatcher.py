@@ -666,11 +666,12 @@ class Dispatcher:
         return found
 
     async def close(self) -> None:
-        """Close the transport's connections."""
+        """Close the transport's connections and the channels' threads."""
         if self._preparing is not None:
             self._preparing.cancel()
             await asyncio.gather(self._preparing, return_exceptions=True)
         await self.transport.close()
+        self.channels.close()
 
 
 class _CountingWriter(OutcomeWriter):

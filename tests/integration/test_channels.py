@@ -113,6 +113,26 @@ concurrency = 2
     assert answered[-1] - answered[0] >= 0.35
 
 
+async def test_channels_do_not_share_a_small_thread_pool(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    # Apprise's own pool has about as many threads as the machine has cores plus four;
+    # two channels of four slots each must still send eight messages at once.
+    receiver.delay = 0.5
+    text = "".join(
+        f'[[channel]]\nid = "{cid}"\nurl = "json://127.0.0.1:{receiver.port}/{cid}/{{to}}"\n'
+        "concurrency = 4\n"
+        for cid in ("a", "b")
+    )
+    sender = ChannelSender(parse_config(text, tmp_path / "staywatch.toml"))
+    results = await asyncio.gather(
+        *(sender.send(cid, f"p{i}", MESSAGE) for cid in ("a", "b") for i in range(4))
+    )
+    sender.close()
+    assert all(r.delivered for r in results)
+    assert receiver.most_in_flight == 8
+
+
 async def test_unknown_channel_is_permanent(tmp_path: Path, receiver: Receiver) -> None:
     result = await ChannelSender(config_for(tmp_path, receiver.port)).send("nope", "x", MESSAGE)
     assert result.outcome == "permanent"
