@@ -395,12 +395,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @main.command()
 @config_option
 @json_option
+@click.option("--send", is_flag=True, help="Also send one test message through each channel.")
 @click.pass_context
-def doctor(ctx: click.Context, as_json: bool) -> None:
-    """Check a deployment end to end (config, database, mail, secret, URL, clock)."""
+def doctor(ctx: click.Context, as_json: bool, send: bool) -> None:
+    """Check a deployment end to end (config, database, mail, secret, URL, clock, channels)."""
     from service.doctor import run_checks
 
-    checks = _run(run_checks(_config_path(ctx)))
+    checks = _run(run_checks(_config_path(ctx), send=send))
     if as_json:
         _print_json([c.as_json() for c in checks])
     else:
@@ -412,13 +413,25 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
 
 @main.command("send-test")
 @config_option
-@click.argument("address")
+@click.option(
+    "--channel",
+    "channel_id",
+    metavar="ID",
+    default=None,
+    help="Send through this [[channel]] instead, to TARGET (what replaces its {to}).",
+)
+@click.argument("address", metavar="ADDRESS|TARGET", required=False, default=None)
 @click.pass_context
-def send_test(ctx: click.Context, address: str) -> None:
-    """Send one test email through the configured transport."""
-    from service.dispatcher import send_test_message
+def send_test(ctx: click.Context, channel_id: str | None, address: str | None) -> None:
+    """Send one test email to ADDRESS, or with --channel ID one test message to TARGET."""
+    from service.dispatcher import send_channel_test, send_test_message
 
     config = _load(ctx)
+    if channel_id is not None:
+        click.echo(_run(send_channel_test(config, channel_id, address or "")))
+        return
+    if not address:
+        raise click.UsageError("give the ADDRESS to send the test email to")
     click.echo(_run(send_test_message(config, address)))
 
 
@@ -428,10 +441,11 @@ def send_test(ctx: click.Context, address: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "html", "eml"]),
+    type=click.Choice(["text", "html", "short", "eml"]),
     default="text",
     show_default=True,
-    help="text: the headers people see and the text part; html: the HTML part; "
+    help="text: the headers people see and the text part (what a full channel sends); "
+    "html: the HTML part; short: the title and text a short channel (chat, SMS) sends; "
     "eml: the whole message as the daemon delivers it.",
 )
 @click.pass_context
@@ -449,6 +463,13 @@ def preview(ctx: click.Context, key: str, fmt: str) -> None:
     if shown.warning:
         click.echo(f"Warning: {shown.warning}", err=True)
     message = shown.message
+    if fmt == "short":
+        if shown.short is not None:
+            click.echo(f"Title: {shown.short.title}")
+            click.echo(f"X-Staywatch-Key: {shown.key} ({shown.status})")
+            click.echo()
+            click.echo(shown.short.body)
+        return
     if fmt == "eml":
         from service.mailwire import message_bytes
 

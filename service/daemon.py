@@ -218,8 +218,11 @@ class Daemon:
                 return occurrence
         return None
 
-    async def acknowledge(self, occurrence: Occurrence, by: str) -> int:
-        """Record an acknowledgement from a link and refresh that person's calendar."""
+    async def acknowledge(self, occurrence: Occurrence, by: str, who: str | None = None) -> int:
+        """Record an acknowledgement from a link and refresh that person's calendar.
+
+        ``who``: the recipient whose copy's link was used (logged only as ``recipient``).
+        """
         stopped = await self.store.acknowledge(
             occurrence.key,
             person=occurrence.person,
@@ -227,6 +230,7 @@ class Daemon:
             occurrence_date=occurrence.date,
             by=by,
             at=self.clock.now(),
+            who=who,
         )
         log.info("acknowledged %s by %s", occurrence.key, by, extra={"action": "ack"})
         self._invalidate_feeds([occurrence.person])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -45,6 +45,8 @@ class OfficeRow:
     status: str
     occurrence: str
     covers: str | None
+    #: The recipient whose copy's link acknowledged it ("" for the person or the CLI).
+    acknowledged_by: str = ""
 
     def as_dict(self) -> dict[str, str | int]:
         """Flat values for CSV and JSON."""
@@ -59,6 +61,7 @@ class OfficeRow:
             "days_left": self.days_left,
             "status": self.status,
             "covers": self.covers or "",
+            "acknowledged_by": self.acknowledged_by,
         }
 
 
@@ -101,6 +104,12 @@ async def office_rows(
     )
     counts = await store.occurrence_statuses(ids) if store and ids else {}
     acked = await store.acknowledged() if store and ids else set()
+    covered = set(ids)
+    by_recipient = (
+        await store.acknowledgers([o for o in acked if o.split("/", 1)[0] in covered])
+        if store and acked
+        else {}
+    )
     by_id = {p.id: p for p in people}
     rows: list[OfficeRow] = []
     next_seen: set[tuple[str, str]] = set()
@@ -128,6 +137,7 @@ async def office_rows(
                 status=occurrence_status(occurrence, counts.get(occurrence.key, {}), done, today),
                 occurrence=occurrence.key,
                 covers=occurrence.covers,
+                acknowledged_by=by_recipient.get(occurrence.key, "") if done else "",
             )
         )
     rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.days_left, r.person, r.deadline))
@@ -263,6 +273,18 @@ async def digest_content(
         row
         for row in await store.failures(limit=500)
         if row.person in covered and (since is None or row.updated_at > since)
+    ]
+    # A channel that failed for good behind a delivered email (a person who blocked the
+    # bot) is a fix for the office too: listed with that channel's reply.
+    content.failures += [
+        replace(
+            row,
+            last_error=None,
+            reason=" ".join(filter(None, (target.channel, target.target)))
+            + f": {target.reason or 'failed'}",
+        )
+        for row, target in await store.failed_channels(since, limit=500)
+        if row.person in covered
     ]
     content.changes = [
         (when, summary)

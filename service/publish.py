@@ -102,10 +102,16 @@ async def office_url_for(config: Config, office_id: str, *, rotate: bool = False
     return f"{config.feed.public_url}/office/{office_token(secret, office_id, current)}"
 
 
-def ack_url(config: Config, secret: bytes, occurrence: Occurrence, now: datetime) -> str:
-    """A signed link to the confirmation page that acknowledges ``occurrence``."""
+def ack_url(
+    config: Config, secret: bytes, occurrence: Occurrence, now: datetime, by: str | None = None
+) -> str:
+    """A signed link to the confirmation page that acknowledges ``occurrence``.
+
+    ``by``: the ``recipients`` address whose copy carries it, recorded as the one
+    who acknowledged.
+    """
     expires = max(occurrence.ends + ACK_LINK_GRACE, now + timedelta(days=7))
-    signed = sign_action(secret, occurrence=occurrence.key, action="ack", expires=expires)
+    signed = sign_action(secret, occurrence=occurrence.key, action="ack", expires=expires, by=by)
     return f"{config.feed.public_url}/act/{signed}"
 
 

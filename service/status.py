@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from service.keys import escalation_office
 from service.plan import Occurrence, longest_lead_days, longest_overdue_days, plan, store_window
 from service.store import Store
 from service.store.reconcile import RESTORABLE
+from service.targets import planned_channels
 
 #: A daemon that has not written its heartbeat for this long is reported as stopped.
 HEARTBEAT_STALE = timedelta(minutes=3)
@@ -72,8 +73,10 @@ class UpcomingRow:
     offset: str
     due: datetime
     status: str
+    #: ``[{"channel": "email", "status": "sent"}, ...]``: one entry per target.
+    channels: tuple[dict[str, str], ...] = ()
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> dict[str, Any]:
         """The stable JSON object of ``upcoming --json``."""
         return {
             "key": self.key,
@@ -84,7 +87,26 @@ class UpcomingRow:
             "status": self.status,
             "kind": self.kind,
             "offset": self.offset,
+            "channels": [dict(entry) for entry in self.channels],
         }
+
+
+async def _with_channels(
+    config: Config, store: Store | None, rows: list[UpcomingRow]
+) -> list[UpcomingRow]:
+    """The rows with their targets: as stored, or as planned for one not sent yet."""
+    stored = await store.channels([r.key for r in rows]) if store is not None else {}
+    out = []
+    for row in rows:
+        found = stored.get(row.key)
+        if found is None:
+            found = (
+                planned_channels(config, row.person, row.deadline, row.key.rsplit("/", 1)[0])
+                if row.status == "pending"
+                else []
+            )
+        out.append(replace(row, channels=tuple(found)))
+    return out
 
 
 def _day_start(day: date, tz: ZoneInfo) -> datetime:
@@ -103,13 +125,11 @@ async def upcoming_reminders(
     """
     tz = ZoneInfo(config.service.timezone)
     low, high = _day_start(start, tz), _day_start(end, tz)
-    statuses: dict[str, str] = {}
-    acked: set[str] = set()
     async with open_store(config, create=False) as store:
         if store is not None:
             stored = await _stored_upcoming(config, store, start, end, person)
             if stored is not None:
-                return stored
+                return await _with_channels(config, store, stored)
         occurrences = plan(
             config,
             start - timedelta(days=longest_overdue_days(config) + 1),
@@ -118,18 +138,20 @@ async def upcoming_reminders(
         )
         planned = [r for o in occurrences for r in o.reminders if low <= r.due < high]
         planned.sort(key=lambda r: (r.due, r.key))
+        statuses: dict[str, str] = {}
+        acked: set[str] = set()
         if store is not None:
             statuses = await store.statuses([r.key for r in planned])
             acked = await store.acknowledged(person)
-    rows = []
-    for r in planned:
-        status = statuses.get(r.key, "pending")
-        if status == "pending" and r.occurrence in acked:
-            status = "acknowledged"
-        rows.append(
-            UpcomingRow(r.key, r.person, r.deadline, r.kind, r.date, r.offset, r.due, status)
-        )
-    return rows
+        rows = []
+        for r in planned:
+            status = statuses.get(r.key, "pending")
+            if status == "pending" and r.occurrence in acked:
+                status = "acknowledged"
+            rows.append(
+                UpcomingRow(r.key, r.person, r.deadline, r.kind, r.date, r.offset, r.due, status)
+            )
+        return await _with_channels(config, store, rows)
 
 
 async def _stored_upcoming(
@@ -373,9 +395,16 @@ async def _fill_from_store(snapshot: dict[str, Any], store: Store, now: datetime
                     if problem not in snapshot["config_errors"]:
                         snapshot["config_errors"].append(problem)
                 snapshot["config_ok"] = not snapshot["config_errors"]
+        failed = await store.failures(limit=20)
+        channels = await store.channels([row.key for row in failed])
         snapshot["failures"] = [
-            {"key": row.key, "reason": row.reason or "", "at": row.updated_at.isoformat()}
-            for row in await store.failures(limit=20)
+            {
+                "key": row.key,
+                "reason": row.reason or "",
+                "at": row.updated_at.isoformat(),
+                "channels": channels.get(row.key, []),
+            }
+            for row in failed
         ]
         snapshot["db_ok"] = await store.ping()
     except StaywatchError as exc:

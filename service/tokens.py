@@ -78,6 +78,8 @@ class ActionClaim:
     occurrence: str
     action: str
     expires: datetime
+    #: Whose copy the link came from: a ``recipients`` address; None for the person's own.
+    by: str | None = None
 
 
 # -- the secret ------------------------------------------------------------------
@@ -242,17 +244,31 @@ class TokenIndex:
 # -- signed action links ---------------------------------------------------------
 
 
-def sign_action(secret: bytes, *, occurrence: str, action: str = "ack", expires: datetime) -> str:
+def sign_action(
+    secret: bytes,
+    *,
+    occurrence: str,
+    action: str = "ack",
+    expires: datetime,
+    by: str | None = None,
+) -> str:
     """A compact, URL-safe link token that allows ``action`` on ``occurrence`` until ``expires``.
 
-    The same inputs give the same string. Expiry is kept to the second.
+    ``by`` names the recipient whose copy carries the link (it is recorded as the
+    one who acted); the person's own links have none. The same inputs give the
+    same string. Expiry is kept to the second.
     """
     if not _ACTION.fullmatch(action):
         raise ValueError(f"'{action}' is not an action name (lower-case letters, digits, -, _)")
     if not occurrence or "|" in occurrence:
         raise ValueError(f"'{occurrence}' is not an occurrence key PERSON/DEADLINE/YYYY-MM-DD")
+    if by is not None and (not by or "|" in by):
+        raise ValueError(f"'{by}' cannot name who acts")
     seconds = int(require_aware(expires).timestamp())
-    payload = _b64(f"{_LINK_VERSION}|{action}|{occurrence}|{seconds}".encode())
+    fields = f"{_LINK_VERSION}|{action}|{occurrence}|{seconds}"
+    if by is not None:
+        fields += f"|{by}"
+    payload = _b64(fields.encode())
     return f"{payload}.{_tag(secret, payload)}"
 
 
@@ -275,14 +291,18 @@ def verify_action(secret: bytes, signed: str, now: datetime) -> ActionClaim:
     ):
         raise InvalidLink()
     try:
-        version, action, occurrence, seconds = _unb64(payload).decode("utf-8").split("|")
+        version, action, occurrence, seconds, *rest = _unb64(payload).decode("utf-8").split("|")
         expires = datetime.fromtimestamp(int(seconds), UTC)
+        if len(rest) > 1 or (rest and not rest[0]):
+            raise ValueError("too many fields")
     except (ValueError, binascii.Error, OverflowError, OSError):
         # Only reachable with a forged tag or a changed format: refuse all the same.
         raise InvalidLink() from None
     if version != _LINK_VERSION:
         raise InvalidLink()
-    claim = ActionClaim(occurrence=occurrence, action=action, expires=expires)
+    claim = ActionClaim(
+        occurrence=occurrence, action=action, expires=expires, by=rest[0] if rest else None
+    )
     if require_aware(now) >= expires:
         raise ExpiredLink(claim)
     return claim

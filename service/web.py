@@ -101,8 +101,8 @@ class WebState(Protocol):
         """The planned occurrence ``PERSON/DEADLINE/YYYY-MM-DD``, if it still exists."""
         ...
 
-    async def acknowledge(self, occurrence: Occurrence, by: str) -> int:
-        """Record an acknowledgement; returns the reminders stopped."""
+    async def acknowledge(self, occurrence: Occurrence, by: str, who: str | None = None) -> int:
+        """Record an acknowledgement (``who``: the recipient's address); returns those stopped."""
         ...
 
     async def snapshot(self) -> dict[str, Any]:
@@ -407,20 +407,28 @@ UNKNOWN_READER = ("en", "ko")
 
 
 async def _verified(request: web.Request) -> tuple[Occurrence | None, web.Response | None]:
+    occurrence, _, error = await _verified_by(request)
+    return occurrence, error
+
+
+async def _verified_by(
+    request: web.Request,
+) -> tuple[Occurrence | None, str | None, web.Response | None]:
+    """The link's occurrence and the recipient it was sent to (None: the person), or a page."""
     state = request.app[STATE]
     try:
         claim = verify_action(state.secret, request.match_info["signed"], state.clock.now())
     except ExpiredLink as expired:
         reader = _reader(request, expired.claim.occurrence)
-        return None, _notice(request, "link_expired", reader, status=410)
+        return None, None, _notice(request, "link_expired", reader, status=410)
     except InvalidLink:
         # Cut short or tampered with: nothing in it can be trusted, not even whose it is.
-        return None, _invalid_link(request)
+        return None, None, _invalid_link(request)
     occurrence = await state.occurrence(claim.occurrence)
     if occurrence is None or claim.action != "ack":
         reader = _reader(request, claim.occurrence)
-        return None, _notice(request, "link_gone", reader, status=410)
-    return occurrence, None
+        return None, None, _notice(request, "link_gone", reader, status=410)
+    return occurrence, claim.by, None
 
 
 def _reader(request: web.Request, occurrence_key: str) -> tuple[str, ...]:
@@ -501,10 +509,14 @@ async def act_page(request: web.Request) -> web.Response:
 
 async def act_post(request: web.Request) -> web.Response:
     """POST /act/{signed}: record the acknowledgement and say so."""
-    occurrence, error = await _verified(request)
+    occurrence, who, error = await _verified_by(request)
     if error is not None or occurrence is None:
         return error or _not_found()
-    stopped = await request.app[STATE].acknowledge(occurrence, "link")
+    # A recipient's copy records that recipient (the office) as the one who acknowledged.
+    if who is None:
+        stopped = await request.app[STATE].acknowledge(occurrence, "link")
+    else:
+        stopped = await request.app[STATE].acknowledge(occurrence, "recipient", who)
     return _page(request, "acted.html", occurrence=occurrence, stopped=stopped)
 
 
@@ -520,6 +532,7 @@ OFFICE_CSV_COLUMNS = (
     "days_left",
     "status",
     "covers",
+    "acknowledged_by",
 )
 
 

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.web",
     "tests.fixtures.daemon",
+    "tests.fixtures.receiver",
 ]

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.clock import to_utc
 from service.plan import Occurrence
-from service.store import acks, meta, queue, reads
+from service.store import acks, deliveries, meta, queue, reads
 from service.store import reconcile as _reconcile
 from service.store.db import (
     Database,
@@ -27,17 +27,21 @@ from service.store.db import (
     schema_is_current,
 )
 from service.store.db import migrate as migrate_schema
+from service.store.deliveries import Outcome, Settled, TargetRow
 from service.store.meta import Revision
 from service.store.records import Claim, DeliveryRow, ReconcileStats, ReminderRow, SentInfo
 
 __all__ = [
     "Claim",
     "DeliveryRow",
+    "Outcome",
     "ReconcileStats",
     "ReminderRow",
     "Revision",
     "SentInfo",
+    "Settled",
     "Store",
+    "TargetRow",
 ]
 
 
@@ -160,8 +164,67 @@ class Store:
                 conn, self.dialect, now, owner, lease_seconds=lease_seconds, limit=limit
             )
 
+    # -- per-target deliveries (see service.store.deliveries) ---------------------
+
+    async def open_targets(
+        self,
+        claims: Sequence[Claim],
+        wanted: Mapping[str, Sequence[tuple[str, str]]],
+        now: datetime,
+        owner: str,
+    ) -> dict[str, list[TargetRow]]:
+        """Create the claimed reminders' (channel, target) rows and take them over.
+
+        Returns every target row of each claim still held; those ready to send
+        now are pending with ``next_attempt`` None.
+        """
+        if not claims:
+            return {}
+        async with self._db.write() as conn:
+            return await deliveries.open_targets(conn, claims, wanted, to_utc(now), owner)
+
+    async def record_outcomes(
+        self,
+        outcomes: Sequence[Outcome],
+        close: Sequence[tuple[Claim, bool]] = (),
+        *,
+        now: datetime,
+    ) -> tuple[int, list[Settled]]:
+        """Record target outcomes and close claims, in one transaction (a group commit).
+
+        ``close`` pairs each claim to close with whether it attempted anything.
+        Returns how many outcomes were still ours and what the closed reminders became.
+        """
+        if not outcomes and not close:
+            return 0, []
+        async with self._db.write() as conn:
+            ours = await deliveries.held(conn, [o.claim for o in outcomes] + [c for c, _ in close])
+            recorded = await deliveries.record(conn, outcomes, ours)
+            settled = await deliveries.settle(conn, close, to_utc(now), ours) if close else []
+        return recorded, settled
+
+    async def channels(self, keys: Collection[str]) -> dict[str, list[dict[str, str]]]:
+        """key -> ``[{"channel": "email", "status": "sent"}, ...]`` for the keys given."""
+        async with self._db.read() as conn:
+            return await deliveries.channels_of(conn, sorted(set(keys)))
+
+    async def failed_channels(
+        self, since: datetime | None = None, limit: int = 500
+    ) -> list[tuple[ReminderRow, TargetRow]]:
+        """Channel targets failed for good of reminders that did not fail as a whole."""
+        async with self._db.read() as conn:
+            return await deliveries.failed_channels(conn, since, limit)
+
+    async def targets(self, key: str) -> list[TargetRow]:
+        """Every (channel, target) delivery of one reminder."""
+        async with self._db.read() as conn:
+            return await deliveries.target_rows(conn, key)
+
     async def mark_sent(self, results: Sequence[tuple[Claim, SentInfo]]) -> int:
         """Mark the reminders sent and log their deliveries, all in one transaction.
+
+        Reminder-level (no targets are touched): the dispatcher records per-target
+        outcomes with :meth:`open_targets` and :meth:`record_outcomes` instead.
 
         Fenced by claim token: rows whose claim was taken over are left alone.
         Returns how many were marked.
@@ -243,8 +306,12 @@ class Store:
         occurrence_date: date,
         by: str,
         at: datetime,
+        who: str | None = None,
     ) -> int:
-        """Mark an occurrence done; returns how many pending reminders were stopped."""
+        """Mark an occurrence done; returns how many pending reminders were stopped.
+
+        ``who``: the recipient whose copy's link was used (with ``by="recipient"``).
+        """
         async with self._db.write() as conn:
             return await acks.acknowledge(
                 conn,
@@ -255,7 +322,13 @@ class Store:
                 occurrence_date=occurrence_date,
                 by=by,
                 at=at,
+                who=who,
             )
+
+    async def acknowledgers(self, occurrences: Collection[str]) -> dict[str, str]:
+        """occurrence -> the recipient whose copy's link acknowledged it (only those)."""
+        async with self._db.read() as conn:
+            return await acks.acknowledgers(conn, list(occurrences))
 
     async def is_acknowledged(self, occurrence: str) -> bool:
         """True when the occurrence ``PERSON/DEADLINE/YYYY-MM-DD`` was acknowledged."""

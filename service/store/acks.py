@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.clock import to_utc
 from service.store.models import ACK_SOURCES, acknowledgements, reminders
-from service.store.statements import insert_ignore
+from service.store.statements import chunks, insert_ignore
 
 
 async def acknowledge(
@@ -22,9 +22,11 @@ async def acknowledge(
     occurrence_date: date,
     by: str,
     at: datetime,
+    who: str | None = None,
 ) -> int:
     """Record the acknowledgement (once) and stop the occurrence's pending reminders.
 
+    ``who`` names the recipient whose copy's link was used (``by="recipient"``).
     Returns how many pending reminders were stopped.
     """
     if by not in ACK_SOURCES:
@@ -38,6 +40,7 @@ async def acknowledge(
             occurrence_date=occurrence_date,
             at=at,
             by=by,
+            who=who,
         )
     )
     result = await conn.execute(
@@ -80,9 +83,26 @@ def _escaped(text: str) -> str:
 async def acknowledged_since(
     conn: AsyncConnection, since: datetime | None
 ) -> list[tuple[str, datetime, str]]:
-    """(occurrence, when, by) of acknowledgements after ``since`` (all when None)."""
-    stmt = select(acknowledgements.c.occurrence, acknowledgements.c.at, acknowledgements.c.by)
+    """(occurrence, when, by) of acknowledgements after ``since`` (all when None).
+
+    ``by`` is the recipient's address when a recipient's copy was used, else the
+    source (``link``, ``cli``, ``config``).
+    """
+    c = acknowledgements.c
+    stmt = select(c.occurrence, c.at, c.by, c.who)
     if since is not None:
-        stmt = stmt.where(acknowledgements.c.at > to_utc(since))
-    result = await conn.execute(stmt.order_by(acknowledgements.c.at))
-    return [(occ, at, by) for occ, at, by in result]
+        stmt = stmt.where(c.at > to_utc(since))
+    result = await conn.execute(stmt.order_by(c.at))
+    return [(occ, at, who or by) for occ, at, by, who in result]
+
+
+async def acknowledgers(conn: AsyncConnection, occurrences: list[str]) -> dict[str, str]:
+    """occurrence -> the recipient whose copy's link acknowledged it (only those)."""
+    c = acknowledgements.c
+    out: dict[str, str] = {}
+    for batch in chunks(sorted(set(occurrences))):
+        result = await conn.execute(
+            select(c.occurrence, c.who).where(c.occurrence.in_(batch), c.who.is_not(None))
+        )
+        out.update({str(occ): str(who) for occ, who in result.all()})
+    return out

@@ -1,4 +1,4 @@
-"""The database tables: reminders (the queue), acknowledgements, deliveries and bookkeeping.
+"""The database tables: reminders (the queue), their targets, acknowledgements, deliveries.
 
 Every instant is stored in UTC through :class:`UTCDateTime`, which refuses naive
 datetimes so that a missing time zone is a loud bug, never a silent shift.
@@ -27,7 +27,15 @@ from sqlalchemy.types import TypeDecorator
 
 STATUSES: Final = ("pending", "sent", "failed", "acknowledged", "skipped")
 DELIVERY_RESULTS: Final = ("sent", "retry", "failed")
-ACK_SOURCES: Final = ("cli", "link", "config")
+#: A target's own status: ``pending`` until it was delivered or given up on.
+TARGET_STATUSES: Final = ("pending", "sent", "failed")
+#: ``recipient``: the acknowledge link of a ``recipients`` copy (``who`` says whose).
+ACK_SOURCES: Final = ("cli", "link", "config", "recipient")
+#: The channel id of email; chat channels use their ``[[channel]]`` id.
+EMAIL: Final = "email"
+#: The target of the person's own email (To: the person's addresses); a
+#: ``recipients`` copy's target is its address, a chat channel's its ``{to}``.
+OWN: Final = ""
 
 # Fixed constraint names keep migrations identical on SQLite and PostgreSQL and let
 # alembic compare them.
@@ -141,17 +149,59 @@ class Acknowledgement(Base):
     occurrence_date: Mapped[date] = mapped_column(Date)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     by: Mapped[str] = mapped_column(String(16))
+    #: Who used a ``recipient`` link: that recipient's address (None: the person or the CLI).
+    who: Mapped[str | None] = mapped_column(String(320), nullable=True)
 
     __table_args__ = (Index("ix_acknowledgements_person", "person"),)
 
 
+class Target(Base):
+    """One (reminder, channel, target) delivery with its own status, retries and claim.
+
+    A reminder goes out as one row per target: email to the person (channel
+    ``email``, target ``""``), a separate email copy per ``recipients`` address
+    (target = the address), and one row per chat channel target (channel = the
+    channel id, target = its ``{to}``). Rows are created when the reminder is
+    first claimed, claimed with it (the reminder row's lock, ``SKIP LOCKED`` on
+    PostgreSQL, and the same ``claim_token``), and every outcome is fenced by that
+    token. The reminder is ``sent`` once no target is pending and at least one
+    was delivered, ``failed`` when none was.
+    """
+
+    __tablename__ = "targets"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target: Mapped[str] = mapped_column(String(320), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Why it failed for good (the server's reply, or the error that stopped it).
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    message_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint(_one_of("status", TARGET_STATUSES), name="status"),
+        Index("ix_targets_status_next_attempt", "status", "next_attempt"),
+    )
+
+
 class Delivery(Base):
-    """One delivery attempt of one reminder, for ``status`` and the audit trail."""
+    """One delivery attempt of one reminder's target, for ``status`` and the audit trail."""
 
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(64), default=EMAIL, server_default=EMAIL)
+    target: Mapped[str] = mapped_column(String(320), default=OWN, server_default=OWN)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     transport: Mapped[str] = mapped_column(String(32))
     result: Mapped[str] = mapped_column(String(16))
@@ -201,6 +251,7 @@ metadata: Final = Base.metadata
 reminders: Final = cast(Table, Reminder.__table__)
 acknowledgements: Final = cast(Table, Acknowledgement.__table__)
 deliveries: Final = cast(Table, Delivery.__table__)
+targets: Final = cast(Table, Target.__table__)
 person_plans: Final = cast(Table, PersonPlan.__table__)
 feed_sequences: Final = cast(Table, FeedSequence.__table__)
 meta: Final = cast(Table, Meta.__table__)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.clock import to_utc
-from service.store.models import STATUSES, deliveries, reminders
+from service.store.models import EMAIL, OWN, STATUSES, deliveries, reminders
 from service.store.records import DeliveryRow, ReminderRow
 from service.store.statements import chunks
 
@@ -89,9 +89,15 @@ async def occurrence_statuses(
 
 
 async def deliveries_of_occurrence(conn: AsyncConnection, occurrence: str) -> list[DeliveryRow]:
-    """Every delivery attempt of the person's reminders of one occurrence, oldest first."""
+    """Every delivery attempt of the person's reminders of one occurrence, oldest first.
+
+    The person's own deliveries only: the copies sent to ``recipients`` are left out.
+    """
     keys = select(R.key).where(R.occurrence == occurrence)
+    d = deliveries.c
     result = await conn.execute(
-        select(deliveries).where(deliveries.c.key.in_(keys)).order_by(deliveries.c.at)
+        select(deliveries)
+        .where(d.key.in_(keys), or_(d.channel != EMAIL, d.target == OWN))
+        .order_by(d.at)
     )
     return [DeliveryRow(**row) for row in result.mappings()]

@@ -83,7 +83,7 @@ class SentInfo:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryRow:
-    """One delivery attempt of a reminder."""
+    """One delivery attempt of one target of a reminder (``email``/``""``: the person)."""
 
     id: int
     key: str
@@ -93,6 +93,8 @@ class DeliveryRow:
     code: int | None
     reply: str | None
     message_id: str | None
+    channel: str = "email"
+    target: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -217,6 +217,7 @@ async def test_csv_has_the_same_rows_and_filters(office_daemon: WebDaemon) -> No
         "days_left",
         "status",
         "covers",
+        "acknowledged_by",
     ]
     overdue = next(r for r in rows if r["status"] == "overdue")
     assert overdue["person"] == "p-01"
@@ -289,3 +290,45 @@ async def test_feed_url_office_needs_a_known_office(office_daemon: WebDaemon) ->
     both = await run_cli(office_daemon.config_path, "feed-url", "p-00", "--office", "hr")
     assert both.returncode == 1
     assert "give one of PERSON, --all or --office ID" in both.stderr
+
+
+async def test_a_recipients_copy_link_records_that_recipient_as_who_acknowledged(
+    office_daemon: WebDaemon,
+) -> None:
+    from service.offices import digest_content
+    from service.publish import ack_url
+
+    assert office_daemon.daemon is not None
+    daemon = office_daemon.daemon
+    key = f"p-02/course/{office_daemon.today + timedelta(days=42)}"
+    occurrence = await daemon.occurrence(key)
+    assert occurrence is not None
+    link = ack_url(daemon.config, daemon.secret, occurrence, SystemClock().now(), by="hr@corp.org")
+    assert (await office_daemon.request("POST", link)).status == 200
+    assert key in await office_daemon.store.acknowledged("p-02")
+
+    url = await office_url(office_daemon, "hr")
+    html = (await office_daemon.request("GET", url, IDENTITY)).text
+    row = html.split('data-person="p-02"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-status="acknowledged"' in row
+    assert "hr@corp.org" in row
+    [exported] = [
+        r
+        for r in csv_rows(await office_daemon.request("GET", f"{url}.csv"))
+        if r["person"] == "p-02"
+    ]
+    assert exported["acknowledged_by"] == "hr@corp.org"
+    # p-04 was acknowledged with `staywatch done`: no recipient to show.
+    assert all(
+        r["acknowledged_by"] == ""
+        for r in csv_rows(await office_daemon.request("GET", f"{url}.csv"))
+        if r["person"] == "p-04"
+    )
+
+    office = daemon.config.office("hr")
+    assert office is not None
+    now = SystemClock().now()
+    content = await digest_content(
+        daemon.config, office_daemon.store, office, period=now, since=None, now=now
+    )
+    assert (key, "hr@corp.org") in {(occ, by) for occ, _, by in content.acknowledged}

@@ -109,6 +109,9 @@ class MaildirScan:
     message_ids: dict[str, set[str]] = field(default_factory=dict)
     partial: list[str] = field(default_factory=list)
     files: int = 0
+    #: key -> when each copy was delivered (the file's mtime: Maildir delivery ends
+    #: with the rename into new/, which keeps the time the file was written).
+    delivered: dict[str, list[float]] = field(default_factory=dict)
 
 
 def scan_maildir(maildir: Path) -> MaildirScan:
@@ -129,6 +132,7 @@ def scan_maildir(maildir: Path) -> MaildirScan:
             continue
         scan.counts[str(key)] += 1
         scan.message_ids.setdefault(str(key), set()).add(str(message["Message-ID"]))
+        scan.delivered.setdefault(str(key), []).append(path.stat().st_mtime)
     return scan
 
 
@@ -399,3 +403,135 @@ def pause(seconds: float) -> None:
 
     until = time.monotonic() + seconds
     wait_until(lambda: time.monotonic() >= until, seconds + 5, "the moment", interval=0.05)
+
+
+# -- what a crash may repeat -------------------------------------------------------------
+
+
+class AcceptLog:
+    """An aiosmtpd handler that takes ``delay`` seconds per message and logs each acceptance.
+
+    ``accepted`` holds (epoch seconds, X-Staywatch-Key) for every message answered 250,
+    in order, repeats included: the instant is taken just before the 250 goes out.
+    """
+
+    def __init__(self, delay: float = 0.5) -> None:
+        import threading
+
+        self.delay = delay
+        self.accepted: list[tuple[float, str]] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
+        message = email.message_from_bytes(envelope.original_content, policy=policy.default)
+        with self._lock:
+            self.accepted.append((time_now(), str(message["X-Staywatch-Key"])))
+        return "250 2.0.0 Ok: queued"
+
+    def snapshot(self) -> list[tuple[float, str]]:
+        """A copy of ``accepted`` so far."""
+        with self._lock:
+            return list(self.accepted)
+
+
+def time_now() -> float:
+    """The wall clock, epoch seconds (comparable across processes)."""
+    import time
+
+    return time.time()
+
+
+def repeated_after(
+    accepted: list[tuple[float, str]], killed_at: float, margin: float = 1.0
+) -> list[str]:
+    """Keys first accepted ``margin`` seconds or more before ``killed_at`` and sent again after."""
+    first: dict[str, float] = {}
+    for at, key in accepted:
+        first.setdefault(key, at)
+    again = {key for at, key in accepted if at > killed_at}
+    return sorted(k for k in again if first[k] <= killed_at - margin)
+
+
+class CommitWatch:
+    """Polls the database every ``every`` seconds and notes when each key was first ``sent``.
+
+    The person's own delivery (``targets``, channel email, target ""): the instant a
+    reader could first see its outcome committed, at most ``every`` late.
+    """
+
+    SQL = "SELECT key FROM targets WHERE status = 'sent' AND channel = 'email' AND target = ''"
+
+    def __init__(self, url: str | Path, every: float = 0.02) -> None:
+        import threading
+
+        self.url = url
+        self.every = every
+        self.seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        if isinstance(self.url, Path):
+            self._run_sqlite(self.url)
+        else:
+            asyncio.run(self._run_pg(self.url))
+
+    def _note(self, keys: list[str]) -> None:
+        now = time_now()
+        for key in keys:
+            self.seen.setdefault(key, now)
+
+    def _run_sqlite(self, database: Path) -> None:
+        import sqlite3
+
+        conn: sqlite3.Connection | None = None
+        while not self._stop.wait(self.every):
+            if conn is None:
+                if not database.exists():
+                    continue
+                conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1)
+            try:
+                self._note([k for (k,) in conn.execute(self.SQL)])
+            except sqlite3.OperationalError:
+                continue  # not migrated yet, or busy
+        if conn is not None:
+            conn.close()
+
+    async def _run_pg(self, url: str) -> None:
+        import asyncpg
+
+        conn = None
+        while not self._stop.is_set():
+            await asyncio.sleep(self.every)
+            try:
+                if conn is None:
+                    conn = await asyncpg.connect(url, timeout=5)
+                self._note([r[0] for r in await conn.fetch(self.SQL)])
+            except (OSError, asyncpg.PostgresError):
+                continue  # not migrated yet
+        if conn is not None:
+            await conn.close()
+
+    def close(self) -> None:
+        """Stop polling."""
+        self._stop.set()
+        self._thread.join()
+
+    def gaps(self, accepted: list[tuple[float, str]]) -> list[float]:
+        """Per committed key, the time from its acceptance to its commit being visible.
+
+        From the last acceptance before its commit was first seen (a message on the
+        wire at a kill is committed after its resend, not before). Sorted.
+        """
+        gaps = []
+        for key, seen in self.seen.items():
+            before = [at for at, k in accepted if k == key and at <= seen]
+            if before:
+                gaps.append(seen - max(before))
+        return sorted(gaps)
+
+    def largest_gap(self, accepted: list[tuple[float, str]]) -> float:
+        """The longest of :meth:`gaps` (0 when nothing was committed)."""
+        return max(self.gaps(accepted), default=0.0)

@@ -371,6 +371,26 @@ def check_message(message: Any, expected_names: list[str], to: list[str], cc: li
     assert [part.get_content_type() for part in parsed.iter_parts()] == ["text/plain", "text/html"]
 
 
+def render_copies(config: Config) -> list[Any]:
+    """The recipients' own copies of the case's reminder, one per address."""
+    [occurrence] = plan(config, DAY, DAY)
+    person = config.people[0]
+    now = datetime(2027, 5, 13, 0, 0, tzinfo=UTC)
+    return [
+        render_reminder(
+            config,
+            person,
+            occurrence,
+            occurrence.reminders[0],
+            now=now,
+            ack_url="http://127.0.0.1/act/y",
+            feed_url="http://127.0.0.1/calendar/x.ics",
+            recipient=address,
+        )
+        for address in person.deadlines[0].recipients
+    ]
+
+
 def render_case(config: Config) -> tuple[Any, Any]:
     [occurrence] = plan(config, DAY, DAY)
     person = config.people[0]
@@ -405,7 +425,9 @@ async def test_header_injection_through_every_text_field(cases: int, smtp_server
     rng = seeded(f"headers-{cases}")
     benign = parse_config(case_text(BENIGN), "h.toml")
     names_reminder, names_escalation = (header_names(wire_of(m)) for m in render_case(benign))
-    assert "Cc" in names_reminder
+    # Recipients get copies of their own (render_copies), with the same header names.
+    assert "Cc" not in names_reminder
+    assert render_copies(benign)
     server: SmtpServer = smtp_server("none")
     transport = SmtpTransport(server.mail_section(), None)
     refused = rendered = 0
@@ -429,12 +451,19 @@ async def test_header_injection_through_every_text_field(cases: int, smtp_server
             cc = list(person.deadlines[0].recipients)
             assert to == [fields["email"]]
             reminder, escalation = render_case(config)
-            check_message(reminder, names_reminder, to, cc)
+            check_message(reminder, names_reminder, to, [])
+            copies = render_copies(config)
+            assert len(copies) == len(cc)
+            for address, copy in zip(cc, copies, strict=True):
+                check_message(copy, names_reminder, [address], [])
             check_message(escalation, names_escalation, list(config.offices[0].email), [])
             rendered += 1
             if n % 10 == 0:  # every tenth case goes over real SMTP too
                 await transport.send(reminder)
-                over_the_wire.append((reminder, to + cc))
+                over_the_wire.append((reminder, to))
+                for address, copy in zip(cc, copies, strict=True):
+                    await transport.send(copy)
+                    over_the_wire.append((copy, [address]))
     finally:
         await transport.close()
     assert len(server.messages) == len(over_the_wire)

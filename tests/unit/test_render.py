@@ -9,6 +9,7 @@ and review the diff.
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage, Message
@@ -22,6 +23,7 @@ from service.config import Config, Person, parse_config
 from service.kinds import KINDS, LANGUAGES
 from service.plan import Occurrence, Reminder, plan
 from service.render import (
+    cc_message_id_for,
     header_text,
     message_id_for,
     render_reminder,
@@ -608,15 +610,57 @@ def test_rendering_is_deterministic(config: Config, occurrences: tuple[Occurrenc
 def test_headers(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
     person, occurrence, reminder = _find(config, occurrences, "wang-fang", "visa", "P14D")
     parsed = reparse(_render(config, person, occurrence, reminder))
-    assert set(parsed.keys()) == EXPECTED_HEADERS | {"Cc"}
+    # The deadline's recipients get copies of their own (test_recipient_copy), not a Cc.
+    assert set(parsed.keys()) == EXPECTED_HEADERS
     assert parsed["Message-ID"] == "<wang-fang/visa/2027-03-12/P14D@staywatch.example.org>"
     assert parsed["X-Staywatch-Key"] == "wang-fang/visa/2027-03-12/P14D"
     assert parsed["Auto-Submitted"] == "auto-generated"
     assert parsed["From"] == "staywatch <reminders@staywatch.example.org>"
-    assert [a.addr_spec for a in parsed["Cc"].addresses] == ["intl-office@uni.example.ac.kr"]
     assert parsed["Date"] == "Fri, 26 Feb 2027 09:00:00 +0900"
     assert parsed.get_content_type() == "multipart/alternative"
     assert "List-Unsubscribe" not in parsed
+
+
+def test_recipient_copy(config: Config, occurrences: tuple[Occurrence, ...]) -> None:
+    """A ``recipients`` address gets its own copy: to it alone, no calendar link, own id."""
+    person, occurrence, reminder = _find(config, occurrences, "wang-fang", "visa", "P14D")
+    office = "intl-office@uni.example.ac.kr"
+    copy_link = "https://staywatch.example.org/act/v1.Y29weQ.c2lnbmF0dXJl"
+    message = render_reminder(
+        config,
+        person,
+        occurrence,
+        reminder,
+        now=reminder.due,
+        ack_url=copy_link,
+        feed_url=FEED,
+        recipient=office,
+    )
+    parsed = reparse(message)
+    assert set(parsed.keys()) == EXPECTED_HEADERS
+    assert [a.addr_spec for a in parsed["To"].addresses] == [office]
+    assert re.fullmatch(
+        r"<wang-fang/visa/2027-03-12/P14D\+cc-[0-9a-f]{8}@staywatch\.example\.org>",
+        str(parsed["Message-ID"]),
+    )
+    assert parsed["Message-ID"] == cc_message_id_for(reminder.key, office, config.mail.sender)
+    assert parsed["X-Staywatch-Key"] == reminder.key
+    own = reparse(_render(config, person, occurrence, reminder))
+    assert parsed["Message-ID"] != own["Message-ID"]
+    assert parsed["Subject"] == own["Subject"]
+    for body in (text_of(parsed), html_of(parsed)):
+        assert copy_link in body
+        assert ACK not in body
+        assert "Q2FsZW5kYXJUb2tlbjEyMzQ1" not in body  # the person's calendar token
+        assert "webcal://" not in body
+    assert "webcal://" in html_of(own)
+    # Two recipients of one deadline get different Message-IDs, each stable.
+    assert cc_message_id_for(reminder.key, "a@x.org", "s <s@y.org>") != cc_message_id_for(
+        reminder.key, "b@x.org", "s <s@y.org>"
+    )
+    assert cc_message_id_for(reminder.key, "A@X.org", "s <s@y.org>") == cc_message_id_for(
+        reminder.key, "a@x.org", "s <s@y.org>"
+    )
 
 
 def test_non_ascii_names_are_rfc2047_encoded(
@@ -677,15 +721,15 @@ def test_names_titles_and_notes_never_make_headers(
     raw = message.as_bytes()
 
     names = _header_names(raw)
-    assert sorted(names) == sorted(EXPECTED_HEADERS | {"Cc"})
+    assert sorted(names) == sorted(EXPECTED_HEADERS)
     for parser_policy in (policy.default, policy.compat32):
         parsed: Message = BytesParser(policy=parser_policy).parsebytes(raw)
-        assert sorted(parsed.keys()) == sorted(EXPECTED_HEADERS | {"Cc"})
+        assert sorted(parsed.keys()) == sorted(EXPECTED_HEADERS)
         assert parsed.get_all("Bcc") is None
         assert parsed.get_all("X-Evil") is None
     modern = reparse(message)
     assert [a.addr_spec for a in modern["To"].addresses] == ["wang.fang@example.org"]
-    assert [a.addr_spec for a in modern["Cc"].addresses] == ["intl-office@uni.example.ac.kr"]
+    assert "Cc" not in modern
     subject = str(modern["Subject"])
     assert "\n" not in subject
     assert "\r" not in subject

@@ -169,9 +169,23 @@ def check_rendering(config: Config) -> None:
     )
     assert addresses_of(reminder, "From") == sender_address(config)
     assert addresses_of(reminder, "To") == list(person.email)
-    cc = addresses_of(reminder, "Cc")
-    assert cc in ([], list(deadline.recipients))
+    assert reminder["Cc"] is None
     assert reminder["Bcc"] is None
+    for recipient in deadline.recipients:
+        copy = parsed_back(
+            render_reminder(
+                config,
+                person,
+                occurrence,
+                occurrence.reminders[0],
+                now=NOW,
+                ack_url="http://127.0.0.1/act/y",
+                feed_url="http://127.0.0.1/calendar/x.ics",
+                recipient=recipient,
+            )
+        )
+        assert addresses_of(copy, "To") == [recipient]
+        assert copy["Cc"] is None
 
     escalation = parsed_back(
         render_escalation(
