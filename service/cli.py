@@ -8,7 +8,6 @@ commands start quickly.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -151,6 +150,8 @@ def _validation_today() -> date:
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # not for the commands that read SQLite directly
+
     return asyncio.run(coro)
 
 
@@ -200,20 +201,14 @@ def _print_plain(columns: Sequence[str], rows: Sequence[Sequence[str]], tty: boo
     width = shutil.get_terminal_size().columns if tty else 160
     if sum(widths) + 2 * (len(widths) - 1) > width:
         return False
-    last = len(widths) - 1
-    out = []
-    for row, measured in zip(
-        (columns, *rows), ([_cell_len(c) for c in columns], *sizes), strict=True
-    ):
-        line = []
-        for i, cell in enumerate(row):
-            line.append(
-                ("" if i == 0 else " ")
-                + cell
-                + " " * (widths[i] - measured[i])
-                + (" " if i < last else "")
-            )
-        out.append("".join(line))
+    header = [_cell_len(c) for c in columns]
+    # Rich pads every cell to its column's width and puts two spaces between columns.
+    out = [
+        "  ".join(
+            cell + " " * (width - used) for cell, width, used in zip(row, widths, size, strict=True)
+        )
+        for row, size in zip((columns, *rows), (header, *sizes), strict=True)
+    ]
     click.echo("\n".join(out))
     return True
 
@@ -441,11 +436,15 @@ def upcoming(
     if as_json:
         _print_json([row.as_json() for row in rows])
         return
+    shown: dict[tuple[datetime, Any], str] = {}  # thousands of rows share a few instants
     _table(
         ("Due", "Status", "Person", "Deadline", "Date", "Key"),
         [
             (
-                row.due.strftime("%Y-%m-%d %H:%M %z"),
+                shown.get((row.due, row.due.tzinfo))
+                or shown.setdefault(
+                    (row.due, row.due.tzinfo), row.due.strftime("%Y-%m-%d %H:%M %z")
+                ),
                 row.status,
                 row.person,
                 row.deadline,

@@ -60,29 +60,27 @@ def cache_dir() -> Path | None:
 
 @cache
 def code_version() -> str:
-    """A digest of the installed code: every file of the service package and the dependencies.
+    """A digest of the installed code: every file of the service package, and the dependencies.
 
     Size and modification time stand for the content: an upgrade or an edit
     rewrites the files, and reading them all on every command would cost more
     than the cache saves.
     """
     digest = hashlib.sha256(f"{_FORMAT} {sys.version}\n".encode())
-    roots = [Path(__file__).resolve().parent]
+    files: list[str] = []
+    for folder, dirs, names in os.walk(Path(__file__).resolve().parent):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        files.extend(os.path.join(folder, name) for name in sorted(names))
     for name in _DEPENDENCIES:
+        # An upgrade rewrites a package's __init__.py; its other files need no look.
         with contextlib.suppress(ImportError, ValueError):
             spec = find_spec(name)
             if spec is not None and spec.origin:
-                roots.append(Path(spec.origin).parent)
-    for root in roots:
-        digest.update(f"{root}\n".encode())
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            if root != roots[0]:
-                files = [f for f in files if f in ("__init__.py", "version.py", "METADATA")]
-            for name in sorted(files):
-                with contextlib.suppress(OSError):
-                    info = os.stat(os.path.join(folder, name))
-                    digest.update(f"{folder}/{name} {info.st_size} {info.st_mtime_ns}\n".encode())
+                files.append(spec.origin)
+    for file in files:
+        with contextlib.suppress(OSError):
+            info = os.stat(file)
+            digest.update(f"{file} {info.st_size} {info.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
