@@ -33,7 +33,7 @@ TARGET = 40
 
 def sizes(ctx: Context) -> list[int]:
     """Workload sizes (people)."""
-    return [10, 40] if ctx.quick else [100, 1000]
+    return [10] if ctx.quick else [100, 1000]
 
 
 def _counted(port: int) -> int | None:
@@ -121,9 +121,10 @@ def cold_process(ctx: Context) -> list[Row]:
         assert reminders == planned["reminders"], (reminders, planned)
         timeout = 120 if n <= 100 else 600
         staywatch_cold(config, port, reminders, timeout)  # warm-up: page cache, .pyc files
-        ours = [staywatch_cold(config, port, reminders, timeout) for _ in range(ctx.repeat)]
+        runs = 1 if ctx.quick else ctx.repeat
+        ours = [staywatch_cold(config, port, reminders, timeout) for _ in range(runs)]
         sample = 300 if ctx.quick else APSCHEDULER_SAMPLE
-        theirs = [apscheduler_process(config, sample) for _ in range(ctx.repeat)]
+        theirs = [apscheduler_process(config, sample) for _ in range(runs)]
         stay = Stat([r["seconds"] for r in ours], "s")
         aps = Stat([r["seconds"] for r in theirs], "s")
         ratio = aps.median / stay.median
@@ -200,7 +201,7 @@ def imports(ctx: Context) -> list[Row]:
         folder = ctx.folder("imports")
         config = write(Workload(10, date.today(), listen=f"127.0.0.1:{free_port()}"), folder)
         run_worker("cold-staywatch", str(config))
-    repeat = max(ctx.repeat, 5)
+    repeat = 1 if ctx.quick else max(ctx.repeat, 5)
     python = Stat(interpreter_startup(repeat), "s")
     rows = []
     for args in COMMANDS:

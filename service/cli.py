@@ -27,8 +27,7 @@ from service.kinds import KINDS, LANGUAGES
 
 if TYPE_CHECKING:
     from service.config import Config
-    from service.quickread import Facts
-    from service.status import UpcomingRow
+    from service.quickread import Facts, UpcomingRow
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -676,7 +675,7 @@ def feed_url(
 
 def _quick_feed_url(ctx: click.Context, person: str | None) -> str | None:
     """A feed URL from the remembered facts and the stored generation; None: the full path."""
-    from service.publish import ADMIN_SCOPE
+    from service.publish import ADMIN_SCOPE, generation_key
     from service.quickread import generation, usable
     from service.tokens import admin_token, feed_token, load_or_create_secret
 
@@ -687,7 +686,7 @@ def _quick_feed_url(ctx: click.Context, person: str | None) -> str | None:
     if database is None:
         return None
     secret = load_or_create_secret(Path(facts.secret_file))
-    current = generation(database, person or ADMIN_SCOPE)
+    current = generation(database, generation_key(person or ADMIN_SCOPE))
     token = admin_token(secret, current) if person is None else feed_token(secret, person, current)
     return f"{facts.public_url}/calendar/{token}.ics"
 

@@ -15,6 +15,7 @@ The queries mirror the store's (``service.store.reads``, ``queue``, ``acks``,
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -27,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from service.config import Config
 
+#: Meta key: the problems of the running daemon's last failed reload (JSON list, or empty).
+RELOAD_ERRORS = "reload_errors"
 #: The cache kind of :class:`Facts`.
 FACTS = "facts"
 #: SQLAlchemy's text form of a SQLite DATETIME (UTC wall time, fixed width).
@@ -61,6 +64,41 @@ class Facts:
             if pid == person:
                 return zone or self.timezone
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class UpcomingRow:
+    """One planned reminder with its delivery status."""
+
+    key: str
+    person: str
+    deadline: str
+    kind: str
+    date: date
+    offset: str
+    due: datetime
+    status: str
+
+    def as_json(self) -> dict[str, str]:
+        """The stable JSON object of ``upcoming --json``."""
+        return {
+            "key": self.key,
+            "person": self.person,
+            "deadline": self.deadline,
+            "date": self.date.isoformat(),
+            "due": self.due.isoformat(),
+            "status": self.status,
+            "kind": self.kind,
+            "offset": self.offset,
+        }
+
+
+def reload_errors(stored: str | None) -> list[str]:
+    try:
+        found = json.loads(stored) if stored else []
+    except ValueError:
+        return []
+    return [str(p) for p in found] if isinstance(found, list) else []
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -137,7 +175,6 @@ def upcoming_rows(
 
     from service.basis import basis_for
     from service.keys import escalation_office
-    from service.status import UpcomingRow
 
     kept_from = today - timedelta(days=facts.back_days)
     kept_until = today + timedelta(days=facts.horizon_days)
@@ -209,8 +246,6 @@ def fill_status(snapshot: dict[str, Any], path: Path, now: datetime, stale: time
     False (and ``snapshot`` untouched) when the database cannot be read this way:
     the full path then says why.
     """
-    from service.status import RELOAD_ERRORS, reload_errors
-
     found: dict[str, Any] = {"config_errors": list(snapshot["config_errors"])}
     try:
         with _connect(path) as conn:
@@ -275,11 +310,9 @@ def _next_due(conn: sqlite3.Connection) -> datetime | None:
     return min(candidates) if candidates else None
 
 
-def generation(path: Path, scope: str) -> int:
-    """A token scope's generation as ``service.publish.generation`` reads it."""
-    from service.publish import generation_key
-
+def generation(path: Path, key: str) -> int:
+    """A token generation as ``service.publish.generation`` reads it from meta ``key``."""
     with _connect(path) as conn:
-        row = conn.execute('SELECT value FROM meta WHERE "key" = ?', (generation_key(scope),))
+        row = conn.execute('SELECT value FROM meta WHERE "key" = ?', (key,))
         found = row.fetchone()
     return int(found[0]) if found and found[0] else 0

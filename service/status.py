@@ -6,11 +6,9 @@ the web server serves them as JSON.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +16,9 @@ from zoneinfo import ZoneInfo
 
 from service.clock import Clock, SystemClock
 from service.errors import ConfigError, StaywatchError, UnknownDeadline, UnknownPerson
+from service.quickread import RELOAD_ERRORS as RELOAD_ERRORS
+from service.quickread import UpcomingRow as UpcomingRow
+from service.quickread import reload_errors
 
 if TYPE_CHECKING:
     # The read-only commands import this module; the store and the validators are
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
 HEARTBEAT_STALE = timedelta(minutes=3)
 #: Meta key bumped when an acknowledgement is recorded outside the daemon (``done``).
 ACKS_CHANGED = "acks_changed"
-#: Meta key: the problems of the running daemon's last failed reload (JSON list, or empty).
-RELOAD_ERRORS = "reload_errors"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -60,33 +59,6 @@ async def open_store(config: Config, *, create: bool = True) -> AsyncIterator[St
         yield store
     finally:
         await store.close()
-
-
-@dataclass(frozen=True, slots=True)
-class UpcomingRow:
-    """One planned reminder with its delivery status."""
-
-    key: str
-    person: str
-    deadline: str
-    kind: str
-    date: date
-    offset: str
-    due: datetime
-    status: str
-
-    def as_json(self) -> dict[str, str]:
-        """The stable JSON object of ``upcoming --json``."""
-        return {
-            "key": self.key,
-            "person": self.person,
-            "deadline": self.deadline,
-            "date": self.date.isoformat(),
-            "due": self.due.isoformat(),
-            "status": self.status,
-            "kind": self.kind,
-            "offset": self.offset,
-        }
 
 
 def _day_start(day: date, tz: ZoneInfo) -> datetime:
@@ -389,14 +361,6 @@ def public_health(snapshot: dict[str, Any]) -> dict[str, Any]:
 def is_healthy(snapshot: dict[str, Any]) -> bool:
     """True when the database answers and the config in force is the file's."""
     return bool(snapshot.get("db_ok", False) and snapshot.get("config_ok", False))
-
-
-def reload_errors(stored: str | None) -> list[str]:
-    try:
-        found = json.loads(stored) if stored else []
-    except ValueError:
-        return []
-    return [str(p) for p in found] if isinstance(found, list) else []
 
 
 async def _fill_from_store(snapshot: dict[str, Any], store: Store, now: datetime) -> None:
