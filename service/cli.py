@@ -26,6 +26,8 @@ from service.errors import StaywatchError
 from service.kinds import KINDS, LANGUAGES
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from service.config import Config
     from service.quickread import Facts, UpcomingRow
 
@@ -165,11 +167,77 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | N
     from rich.console import Console
     from rich.table import Table
 
+    width = None if tty else 160
+    console = Console(width=width, highlight=False)
+    if title is None and len(rows) > _PLAIN_ROWS and _print_wrapped(console, columns, rows):
+        return
     table = Table(*columns, title=title, box=None, pad_edge=False, header_style="bold")
     for row in rows:
         table.add_row(*row)
-    width = None if tty else 160
-    Console(width=width, highlight=False).print(table)
+    console.print(table)
+
+
+def _print_wrapped(console: Console, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> bool:
+    """Print a table too wide for its width as rich lays it out; False if this cannot.
+
+    Rich's column widths depend only on each column's widest cell and longest
+    word, so they are computed from the few rows that hold those; each cell is
+    then wrapped by rich's own text wrapping, once per distinct text. Only plain
+    printable text on an uncoloured console takes this way.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    if console.color_system is not None or console.is_terminal:
+        return False
+    widest: dict[int, tuple[int, int]] = {}
+    longest: dict[int, tuple[int, int]] = {}
+    for index, row in enumerate(rows):
+        for i, cell in enumerate(row):
+            if not cell.isprintable() or _RICH_ONLY.search(cell):
+                return False
+            size = _cell_len(cell)
+            if size > widest.get(i, (-1, 0))[0]:
+                widest[i] = (size, index)
+            word = max((_cell_len(w) for w in cell.split()), default=0)
+            if word > longest.get(i, (-1, 0))[0]:
+                longest[i] = (word, index)
+    sample = Table(*columns, box=None, pad_edge=False, header_style="bold")
+    for index in sorted({i for _, i in (*widest.values(), *longest.values())}):
+        sample.add_row(*rows[index])
+    widths = sample._calculate_column_widths(console, console.options)
+    last = len(widths) - 1
+    # The text width of each column: rich pads cells by one space, not at the edges.
+    inner = [w - (i > 0) - (i < last) for i, w in enumerate(widths)]
+    if any(_cell_len(c) > inner[i] for i, c in enumerate(columns)):
+        return False  # a wrapped header sits at the bottom of its row: leave it to rich
+    wrapped: dict[tuple[int, str], list[str]] = {}
+
+    def lines_of(i: int, cell: str) -> list[str]:
+        found = wrapped.get((i, cell))
+        if found is None:
+            parts = Text(cell).wrap(console, inner[i], justify="left", overflow="ellipsis")
+            found = [p.plain + " " * (inner[i] - _cell_len(p.plain)) for p in parts] or [
+                " " * inner[i]
+            ]
+            wrapped[(i, cell)] = found
+        return found
+
+    out = []
+    for row in (columns, *rows):
+        cells = [
+            [cell + " " * (inner[i] - size)]
+            if (size := _cell_len(cell)) <= inner[i]
+            else lines_of(i, cell)
+            for i, cell in enumerate(row)
+        ]
+        height = max(len(c) for c in cells)
+        for line in range(height):
+            out.append(
+                "  ".join(c[line] if line < len(c) else " " * inner[i] for i, c in enumerate(cells))
+            )
+    click.echo("\n".join(out))
+    return True
 
 
 #: Above this many rows a terminal gets the plain table too (rich takes seconds).
