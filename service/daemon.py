@@ -22,7 +22,8 @@ from typing import IO, Any
 from aiohttp import web
 
 from service.clock import Clock, SystemClock
-from service.config import Config, load_config
+from service.config import Config
+from service.configcache import load_config_cached
 from service.connections import (
     KEEPALIVE_TIMEOUT,
     ConnectionGuard,
@@ -255,7 +256,8 @@ class Daemon:
 
     async def run(self) -> int:
         """Start everything, wait for a stop signal, stop cleanly."""
-        self._config = load_config(self.path)
+        # Unchanged files (and code) since the last validation: the remembered result.
+        self._config = load_config_cached(self.path)
         single_writer = self._lock_sqlite(self.config)
         self._store = await Store.open(self.config.database_url)
         if single_writer:
