@@ -26,17 +26,14 @@ import pickle
 import stat
 import sys
 import tempfile
-from collections.abc import Callable
 from datetime import date
 from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from service.config import Config
-
-T = TypeVar("T")
 
 #: Bumped when the layout of an entry changes.
 _FORMAT = "1"
@@ -272,18 +269,3 @@ def keep(config: Config, kind: str, extra: str, value: object) -> None:
         return
     entry = _entry_path(folder, kind, config.path)
     _write(entry, _header(config, extra, loaded[1]), pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
-
-
-def remembered(config: Config, kind: str, extra: str, compute: Callable[[], T]) -> T:
-    """``compute()``, or what it returned before for the same config files, code and ``extra``.
-
-    For results that depend on nothing but the config and ``extra`` (the day,
-    the options), such as ``check``'s counts and the ``deadlines`` table.
-    """
-    found = lookup(kind, config.path, extra)
-    if found is not None:
-        value: T = found
-        return value
-    value = compute()
-    keep(config, kind, extra, value)
-    return value
