@@ -3,7 +3,8 @@
 The store already holds many reminders that fell due while the daemon was
 down, and the SMTP server holds every message until the test lets it go: the
 health endpoint must answer (with the pending counts as they are) while the
-first message is still unaccepted.
+first message is still unaccepted. And on a first start, with nothing stored
+yet, the port answers while the plan is still being written.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ pytestmark = pytest.mark.e2e
 
 #: People with one reminder each that fell due ten minutes before the start.
 PEOPLE = 40
+#: People with a daily deadline over the horizon: a first plan that takes a while.
+PLANNED = 60
 
 
 class HeldHandler(RecordingHandler):
@@ -126,3 +129,39 @@ def test_healthz_answers_before_the_catch_up_round_delivers(
     daemon.wait_ready()
     assert daemon.stop() == 0
     assert "Traceback" not in daemon.stderr
+
+
+def daily(did: str, start: str) -> str:
+    """A custom deadline every day of the horizon, one reminder each (TOML)."""
+    return (
+        f'\n  [[person.deadline]]\n  id = "{did}"\n  kind = "custom"\n  title = "Daily {did}"\n'
+        f'  rrule = "FREQ=DAILY"\n  start = {start}\n  remind = ["PT0S"]\n  roll = "none"\n'
+    )
+
+
+def test_a_first_start_answers_healthz_while_it_plans(
+    tmp_path: Path,
+    held: tuple[HeldHandler, int],
+    run_daemon: Callable[..., DaemonProcess],
+) -> None:
+    _, smtp_port = held
+    port = free_port()
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    people = "".join(person(f"p{n:03d}", daily("check-in", tomorrow)) for n in range(PLANNED))
+    config = tmp_path / "staywatch.toml"
+    config.write_text(
+        '[service]\ntimezone = "Asia/Seoul"\ndatabase = "sqlite:///var/staywatch.db"\n'
+        'secret_file = "var/secret"\n'
+        '\n[mail]\ntransport = "smtp"\nfrom = "staywatch <staywatch@example.org>"\n'
+        f'host = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = 60\n'
+        f'\n[feed]\nlisten = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}"\n' + people,
+        encoding="utf-8",
+    )
+    daemon = run_daemon(config)
+    first = wait_until(lambda: healthz(port), 30, "/healthz to answer")
+    daemon.wait_ready()
+    final = wait_until(lambda: healthz(port), 10, "/healthz after READY")
+    assert final["pending"] > 10_000
+    # The port answered before the plan was stored: fewer reminders than in the end.
+    assert first["pending"] < final["pending"]
+    assert daemon.stop() == 0
