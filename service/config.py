@@ -52,6 +52,7 @@ from service.channelurls import (
     target_is_secret,
 )
 from service.errors import ConfigError, ConfigProblem
+from service.includes import include_matches
 from service.keys import SLUG, Duration
 from service.kinds import KINDS, LANGUAGES, Kind, Language
 from service.recurrence import check_rule, occurs
@@ -1572,33 +1573,6 @@ def _read_text(file: Path) -> tuple[str | None, ConfigProblem | None]:
         line = file.read_bytes()[: exc.start].count(b"\n") + 1
         return None, ConfigProblem(str(file), line, "", "is not UTF-8 text; save the file as UTF-8")
     return None, ConfigProblem(str(file), None, "", problem)
-
-
-def include_matches(base: Path, pattern: str) -> list[Path]:
-    """The paths an ``include`` pattern names, sorted; ValueError says why it names none.
-
-    Relative patterns are taken from ``base`` (the config's folder), absolute ones
-    as they are.
-    """
-    if not pattern.strip():
-        raise ValueError('is empty; write a path or a pattern, e.g. "people/*.toml"')
-    path = Path(pattern).expanduser()
-    root, rest = (
-        (Path(path.anchor), str(path.relative_to(path.anchor)))
-        if path.is_absolute()
-        else (base, pattern)
-    )
-    if rest in ("", "."):
-        # Path.glob("") and glob(".") fail; the folder itself is what was named.
-        return [root]
-    try:
-        return sorted(root.glob(rest))
-    except (ValueError, IndexError, NotImplementedError) as exc:
-        raise ValueError(
-            f'is not a file pattern ({exc or type(exc).__name__}); write e.g. "people/*.toml"'
-        ) from None
-    except OSError as exc:
-        raise ValueError(f"cannot be read ({exc.strerror}); check the folder's mode") from None
 
 
 def _include(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 pytest_plugins = [
     "tests.fixtures.db",
     "tests.fixtures.smtp",
@@ -7,3 +9,11 @@ pytest_plugins = [
     "tests.fixtures.daemon",
     "tests.fixtures.receiver",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _private_cli_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test remembers configs in its own folder (see service.configcache)."""
+    monkeypatch.setenv("STAYWATCH_CACHE_DIR", str(tmp_path_factory.mktemp("cli-cache")))
