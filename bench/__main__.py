@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cli, cold, feeds, mail, restart
+from bench import cli, cold, feeds, mail, process, restart
 from bench.common import ROOT, Context, Row
 
 CASES: dict[str, Callable[[Context], list[Row]]] = {
@@ -20,6 +20,8 @@ CASES: dict[str, Callable[[Context], list[Row]]] = {
     "replan": cold.replan_one,
     "restart": restart.restart,
     "cli": cli.upcoming,
+    "process": process.cold_process,
+    "imports": process.imports,
     "burst": mail.burst,
     "latency": mail.latency,
     "feed": feeds.serve,

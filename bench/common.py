@@ -100,7 +100,8 @@ class Context:
         return path
 
     def command(self, text: str) -> None:
-        """Remember a command line for the report."""
+        """Remember a command line for the report, with paths relative to the repository."""
+        text = text.replace(STAYWATCH, "staywatch").replace(str(ROOT) + os.sep, "")
         if text not in self.commands:
             self.commands.append(text)
 
@@ -162,6 +163,8 @@ def env_for_bench() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("STAYWATCH_LOG_LEVEL", "WARNING")
+    # The CLI remembers validated configs; the benchmarks keep theirs apart from the user's.
+    env.setdefault("STAYWATCH_CACHE_DIR", str(ROOT / "bench" / "out" / "cache"))
     env.pop("NOTIFY_SOCKET", None)
     env.pop("STAYWATCH_CONFIG", None)
     return env

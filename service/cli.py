@@ -8,7 +8,6 @@ commands start quickly.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -16,9 +15,10 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -26,7 +26,10 @@ from service.errors import StaywatchError
 from service.kinds import KINDS, LANGUAGES
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from service.config import Config
+    from service.quickread import Facts, UpcomingRow
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -103,9 +106,9 @@ def _config_path(ctx: click.Context) -> Path:
 
 
 def _load(ctx: click.Context) -> Config:
-    from service.config import load_config
+    from service.configcache import load_config_cached
 
-    return load_config(_config_path(ctx))
+    return load_config_cached(_config_path(ctx))
 
 
 class DateParam(click.ParamType[date]):
@@ -148,6 +151,8 @@ def _validation_today() -> date:
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # not for the commands that read SQLite directly
+
     return asyncio.run(coro)
 
 
@@ -162,11 +167,77 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | N
     from rich.console import Console
     from rich.table import Table
 
+    width = None if tty else 160
+    console = Console(width=width, highlight=False)
+    if title is None and len(rows) > _PLAIN_ROWS and _print_wrapped(console, columns, rows):
+        return
     table = Table(*columns, title=title, box=None, pad_edge=False, header_style="bold")
     for row in rows:
         table.add_row(*row)
-    width = None if tty else 160
-    Console(width=width, highlight=False).print(table)
+    console.print(table)
+
+
+def _print_wrapped(console: Console, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> bool:
+    """Print a table too wide for its width as rich lays it out; False if this cannot.
+
+    Rich's column widths depend only on each column's widest cell and longest
+    word, so they are computed from the few rows that hold those; each cell is
+    then wrapped by rich's own text wrapping, once per distinct text. Only plain
+    printable text on an uncoloured console takes this way.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    if console.color_system is not None or console.is_terminal:
+        return False
+    widest: dict[int, tuple[int, int]] = {}
+    longest: dict[int, tuple[int, int]] = {}
+    for index, row in enumerate(rows):
+        for i, cell in enumerate(row):
+            if not cell.isprintable() or _RICH_ONLY.search(cell):
+                return False
+            size = _cell_len(cell)
+            if size > widest.get(i, (-1, 0))[0]:
+                widest[i] = (size, index)
+            word = max((_cell_len(w) for w in cell.split()), default=0)
+            if word > longest.get(i, (-1, 0))[0]:
+                longest[i] = (word, index)
+    sample = Table(*columns, box=None, pad_edge=False, header_style="bold")
+    for index in sorted({i for _, i in (*widest.values(), *longest.values())}):
+        sample.add_row(*rows[index])
+    widths = sample._calculate_column_widths(console, console.options)
+    last = len(widths) - 1
+    # The text width of each column: rich pads cells by one space, not at the edges.
+    inner = [w - (i > 0) - (i < last) for i, w in enumerate(widths)]
+    if any(_cell_len(c) > inner[i] for i, c in enumerate(columns)):
+        return False  # a wrapped header sits at the bottom of its row: leave it to rich
+    wrapped: dict[tuple[int, str], list[str]] = {}
+
+    def lines_of(i: int, cell: str) -> list[str]:
+        found = wrapped.get((i, cell))
+        if found is None:
+            parts = Text(cell).wrap(console, inner[i], justify="left", overflow="ellipsis")
+            found = [p.plain + " " * (inner[i] - _cell_len(p.plain)) for p in parts] or [
+                " " * inner[i]
+            ]
+            wrapped[(i, cell)] = found
+        return found
+
+    out = []
+    for row in (columns, *rows):
+        cells = [
+            [cell + " " * (inner[i] - size)]
+            if (size := _cell_len(cell)) <= inner[i]
+            else lines_of(i, cell)
+            for i, cell in enumerate(row)
+        ]
+        height = max(len(c) for c in cells)
+        for line in range(height):
+            out.append(
+                "  ".join(c[line] if line < len(c) else " " * inner[i] for i, c in enumerate(cells))
+            )
+    click.echo("\n".join(out))
+    return True
 
 
 #: Above this many rows a terminal gets the plain table too (rich takes seconds).
@@ -182,33 +253,40 @@ def _print_plain(columns: Sequence[str], rows: Sequence[Sequence[str]], tty: boo
     table that fits the width and holds nothing rich would interpret comes out
     the same from here, byte for byte.
     """
-    from rich.cells import cell_len
-
-    widths = [cell_len(c) for c in columns]
+    widths = [_cell_len(c) for c in columns]
+    sizes = []
     for row in rows:
+        measured = []
         for i, cell in enumerate(row):
             if not cell.isprintable() or _RICH_ONLY.search(cell):
                 return False
-            size = cell_len(cell)
+            size = _cell_len(cell)
+            measured.append(size)
             if size > widths[i]:
                 widths[i] = size
+        sizes.append(measured)
     width = shutil.get_terminal_size().columns if tty else 160
     if sum(widths) + 2 * (len(widths) - 1) > width:
         return False
-    last = len(widths) - 1
-    out = []
-    for row in (columns, *rows):
-        line = []
-        for i, cell in enumerate(row):
-            line.append(
-                ("" if i == 0 else " ")
-                + cell
-                + " " * (widths[i] - cell_len(cell))
-                + (" " if i < last else "")
-            )
-        out.append("".join(line))
+    header = [_cell_len(c) for c in columns]
+    # Rich pads every cell to its column's width and puts two spaces between columns.
+    out = [
+        "  ".join(
+            cell + " " * (width - used) for cell, width, used in zip(row, widths, size, strict=True)
+        )
+        for row, size in zip((columns, *rows), (header, *sizes), strict=True)
+    ]
     click.echo("\n".join(out))
     return True
+
+
+def _cell_len(text: str) -> int:
+    """Columns ``text`` takes in a terminal, as rich counts them (printable text only)."""
+    if text.isascii():
+        return len(text)  # rich gives every printable ASCII character one cell
+    from rich.cells import cell_len
+
+    return cell_len(text)
 
 
 # -- the commands ---------------------------------------------------------------
@@ -235,20 +313,50 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Validate the config; list every error with its line. Exit 0 when valid."""
-    from service.config import load_config
-    from service.plan import plan, reminders_of, store_window
+    from service.clock import SystemClock
+    from service.configcache import lookup
 
     path = _config_path(ctx)
-    config = load_config(path, today=_validation_today())
-    start, end = store_window(config, _today(config))
-    occurrences = plan(config, start, end)
-    deadlines = sum(len(p.deadlines) for p in config.people)
-    reminders = len(reminders_of(occurrences))
-    people = len(config.people)
+    counts = None
+    facts = _facts(ctx)
+    if facts is not None:
+        # The hour in UTC decides the day birth dates are checked against.
+        now = SystemClock().now()
+        key = f"{now.astimezone(UTC):%Y-%m-%dT%H} {_zone_today(facts.timezone)}"
+        counts = lookup("check", path, key)
+    if not isinstance(counts, tuple):
+        counts = _checked_counts(path)
+    people, deadlines, occurrences, reminders, end = counts
     click.echo(
         f"{path}: ok ({people} {'person' if people == 1 else 'people'}, {deadlines} deadlines, "
-        f"{len(occurrences)} occurrences and {reminders} reminders until {end})"
+        f"{occurrences} occurrences and {reminders} reminders until {end})"
     )
+
+
+def _checked_counts(path: Path) -> tuple[int, int, int, int, date]:
+    """Validate ``path`` as ``check`` does and count its plan (remembered for the next check)."""
+    from service.clock import SystemClock
+    from service.config import latest_today
+    from service.configcache import keep, load_config_cached
+    from service.quickread import FACTS, facts_of
+
+    now = SystemClock().now()
+    config = load_config_cached(path, today=latest_today(now))
+    today = now.astimezone(ZoneInfo(config.service.timezone)).date()
+    counts = _check_counts(config, today)
+    keep(config, "check", f"{now.astimezone(UTC):%Y-%m-%dT%H} {today}", counts)
+    keep(config, FACTS, "", facts_of(config))
+    return counts
+
+
+def _check_counts(config: Config, today: date) -> tuple[int, int, int, int, date]:
+    """People, deadlines, occurrences and reminders of the stored window, and its end."""
+    from service.plan import plan, reminders_of, store_window
+
+    start, end = store_window(config, today)
+    occurrences = plan(config, start, end)
+    deadlines = sum(len(p.deadlines) for p in config.people)
+    return len(config.people), deadlines, len(occurrences), len(reminders_of(occurrences)), end
 
 
 @main.command()
@@ -262,11 +370,26 @@ def deadlines(
     ctx: click.Context, start: date | None, end: date | None, person: str | None, as_json: bool
 ) -> None:
     """Deadline occurrences after roll rules, with their reminder instants."""
+    options = f"{start} {end} {person} {as_json}"
+    _remembered_output(
+        ctx,
+        "deadlines",
+        options,
+        lambda config, today: _deadlines(config, today, start, end, person, as_json),
+    )
+
+
+def _deadlines(
+    config: Config,
+    today: date,
+    start: date | None,
+    end: date | None,
+    person: str | None,
+    as_json: bool,
+) -> None:
     from service.plan import plan
 
-    config = _load(ctx)
     _check_person(config, person)
-    today = _today(config)
     start = start or today
     end = end or today + timedelta(days=config.service.horizon_days)
     if end < start:
@@ -303,6 +426,52 @@ def deadlines(
         click.echo(f"No deadlines between {start} and {end}.")
 
 
+#: What changes how rich lays out or colours a table it prints.
+_RICH_ENV = (
+    "COLUMNS",
+    "LINES",
+    "FORCE_COLOR",
+    "NO_COLOR",
+    "TERM",
+    "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE",
+)
+
+
+def _remembered_output(
+    ctx: click.Context, kind: str, options: str, produce: Callable[[Config, date], None]
+) -> None:
+    """Print what ``produce`` prints, from the cache when config files, day and options match.
+
+    Only for output that depends on nothing but those (no store) and only when
+    stdout is not a terminal (a terminal's width changes the table).
+    """
+    import contextlib
+    import io
+
+    from service.configcache import keep, lookup
+
+    if sys.stdout.isatty():
+        config = _load_keeping_facts(ctx)
+        produce(config, _today(config))
+        return
+    env = " ".join(f"{name}={os.environ.get(name, '')}" for name in _RICH_ENV)
+    facts = _facts(ctx)
+    if facts is not None:
+        found = lookup(kind, _config_path(ctx), f"{_zone_today(facts.timezone)} {options} {env}")
+        if isinstance(found, str):
+            click.echo(found, nl=False)
+            return
+    config = _load_keeping_facts(ctx)
+    today = _today(config)
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        produce(config, today)
+    text = buffer.getvalue()
+    keep(config, kind, f"{today} {options} {env}", text)
+    click.echo(text, nl=False)
+
+
 def _check_person(config: Config, person: str | None) -> None:
     from service.errors import UnknownPerson
 
@@ -321,20 +490,28 @@ def upcoming(
     ctx: click.Context, days: int, start: date | None, person: str | None, as_json: bool
 ) -> None:
     """Planned reminders with their status (pending, sent, failed, acknowledged, skipped)."""
-    from service.status import upcoming_reminders
+    quick = _quick_upcoming(ctx, days, start, person)
+    if quick is not None:
+        start, rows = quick
+    else:
+        from service.status import upcoming_reminders
 
-    config = _load(ctx)
-    _check_person(config, person)
-    start = start or _today(config)
-    rows = _run(upcoming_reminders(config, start, start + timedelta(days=days), person))
+        config = _load_keeping_facts(ctx)
+        _check_person(config, person)
+        start = start or _today(config)
+        rows = _run(upcoming_reminders(config, start, start + timedelta(days=days), person))
     if as_json:
         _print_json([row.as_json() for row in rows])
         return
+    shown: dict[tuple[datetime, Any], str] = {}  # thousands of rows share a few instants
     _table(
         ("Due", "Status", "Person", "Deadline", "Date", "Key"),
         [
             (
-                row.due.strftime("%Y-%m-%d %H:%M %z"),
+                shown.get((row.due, row.due.tzinfo))
+                or shown.setdefault(
+                    (row.due, row.due.tzinfo), row.due.strftime("%Y-%m-%d %H:%M %z")
+                ),
                 row.status,
                 row.person,
                 row.deadline,
@@ -346,6 +523,51 @@ def upcoming(
     )
     if not rows:
         click.echo(f"No reminders due in the {days} days from {start}.")
+
+
+def _facts(ctx: click.Context) -> Facts | None:
+    """The remembered facts of an unchanged valid config (see service.quickread), or None."""
+    from service.configcache import lookup
+    from service.quickread import FACTS, Facts
+
+    found = lookup(FACTS, _config_path(ctx))
+    return found if isinstance(found, Facts) else None
+
+
+def _load_keeping_facts(ctx: click.Context) -> Config:
+    """:func:`_load`, remembering the facts the quick paths of the next commands read."""
+    from service.configcache import keep
+    from service.quickread import FACTS, facts_of
+
+    config = _load(ctx)
+    keep(config, FACTS, "", facts_of(config))
+    return config
+
+
+def _zone_today(zone: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    from service.clock import SystemClock
+
+    return SystemClock().now().astimezone(ZoneInfo(zone)).date()
+
+
+def _quick_upcoming(
+    ctx: click.Context, days: int, start: date | None, person: str | None
+) -> tuple[date, list[UpcomingRow]] | None:
+    """``upcoming`` from the stored plan without loading the config; None: take the full path."""
+    from service.quickread import upcoming_rows, usable
+
+    facts = _facts(ctx)
+    if facts is None or (person is not None and facts.zone(person) is None):
+        return None
+    database = usable(facts)
+    if database is None:
+        return None
+    today = _zone_today(facts.timezone)
+    start = start or today
+    rows = upcoming_rows(facts, database, start, start + timedelta(days=days), person, today)
+    return None if rows is None else (start, rows)
 
 
 @main.command()
@@ -395,12 +617,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @main.command()
 @config_option
 @json_option
+@click.option("--send", is_flag=True, help="Also send one test message through each channel.")
 @click.pass_context
-def doctor(ctx: click.Context, as_json: bool) -> None:
-    """Check a deployment end to end (config, database, mail, secret, URL, clock)."""
+def doctor(ctx: click.Context, as_json: bool, send: bool) -> None:
+    """Check a deployment end to end (config, database, mail, secret, URL, clock, channels)."""
     from service.doctor import run_checks
 
-    checks = _run(run_checks(_config_path(ctx)))
+    checks = _run(run_checks(_config_path(ctx), send=send))
     if as_json:
         _print_json([c.as_json() for c in checks])
     else:
@@ -412,13 +635,25 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
 
 @main.command("send-test")
 @config_option
-@click.argument("address")
+@click.option(
+    "--channel",
+    "channel_id",
+    metavar="ID",
+    default=None,
+    help="Send through this [[channel]] instead, to TARGET (what replaces its {to}).",
+)
+@click.argument("address", metavar="ADDRESS|TARGET", required=False, default=None)
 @click.pass_context
-def send_test(ctx: click.Context, address: str) -> None:
-    """Send one test email through the configured transport."""
-    from service.dispatcher import send_test_message
+def send_test(ctx: click.Context, channel_id: str | None, address: str | None) -> None:
+    """Send one test email to ADDRESS, or with --channel ID one test message to TARGET."""
+    from service.dispatcher import send_channel_test, send_test_message
 
     config = _load(ctx)
+    if channel_id is not None:
+        click.echo(_run(send_channel_test(config, channel_id, address or "")))
+        return
+    if not address:
+        raise click.UsageError("give the ADDRESS to send the test email to")
     click.echo(_run(send_test_message(config, address)))
 
 
@@ -428,10 +663,11 @@ def send_test(ctx: click.Context, address: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "html", "eml"]),
+    type=click.Choice(["text", "html", "short", "eml"]),
     default="text",
     show_default=True,
-    help="text: the headers people see and the text part; html: the HTML part; "
+    help="text: the headers people see and the text part (what a full channel sends); "
+    "html: the HTML part; short: the title and text a short channel (chat, SMS) sends; "
     "eml: the whole message as the daemon delivers it.",
 )
 @click.pass_context
@@ -449,8 +685,17 @@ def preview(ctx: click.Context, key: str, fmt: str) -> None:
     if shown.warning:
         click.echo(f"Warning: {shown.warning}", err=True)
     message = shown.message
+    if fmt == "short":
+        if shown.short is not None:
+            click.echo(f"Title: {shown.short.title}")
+            click.echo(f"X-Staywatch-Key: {shown.key} ({shown.status})")
+            click.echo()
+            click.echo(shown.short.body)
+        return
     if fmt == "eml":
-        sys.stdout.buffer.write(message.as_bytes(policy=message.policy.clone(linesep="\n")))
+        from service.mailwire import message_bytes
+
+        sys.stdout.buffer.write(message_bytes(message, linesep="\n"))
         sys.stdout.buffer.flush()
         return
     subtype = "html" if fmt == "html" else "plain"
@@ -499,11 +744,16 @@ def feed_url(
     ctx: click.Context, person: str | None, all_people: bool, office: str | None, rotate: bool
 ) -> None:
     """Print a person's calendar feed URL (or --all, or --office ID), or --rotate it."""
-    from service.publish import feed_url_for, office_url_for
-
     if [bool(person), all_people, office is not None].count(True) != 1:
         raise StaywatchError("give one of PERSON, --all or --office ID")
-    config = _load(ctx)
+    if office is None and not rotate:
+        url = _quick_feed_url(ctx, person)
+        if url is not None:
+            click.echo(url)
+            return
+    from service.publish import feed_url_for, office_url_for
+
+    config = _load_keeping_facts(ctx)
     if office is not None:
         if config.office(office) is None:
             known = ", ".join(o.id for o in config.offices) or "none yet (add an [[office]])"
@@ -512,6 +762,24 @@ def feed_url(
         return
     _check_person(config, person)
     click.echo(_run(feed_url_for(config, person, rotate=rotate)))
+
+
+def _quick_feed_url(ctx: click.Context, person: str | None) -> str | None:
+    """A feed URL from the remembered facts and the stored generation; None: the full path."""
+    from service.publish import ADMIN_SCOPE, generation_key
+    from service.quickread import generation, usable
+    from service.tokens import admin_token, feed_token, load_or_create_secret
+
+    facts = _facts(ctx)
+    if facts is None or (person is not None and facts.zone(person) is None):
+        return None
+    database = usable(facts)
+    if database is None:
+        return None
+    secret = load_or_create_secret(Path(facts.secret_file))
+    current = generation(database, generation_key(person or ADMIN_SCOPE))
+    token = admin_token(secret, current) if person is None else feed_token(secret, person, current)
+    return f"{facts.public_url}/calendar/{token}.ics"
 
 
 @main.group()

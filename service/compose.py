@@ -21,7 +21,14 @@ from service.errors import StaywatchError
 from service.keys import Duration, ReminderKey
 from service.plan import Occurrence, Reminder, plan
 from service.publish import ack_url, calendar_url, dashboard_url, generation
-from service.render import render_escalation, render_reminder
+from service.render import (
+    ShortText,
+    office_short,
+    plain_text,
+    render_escalation,
+    render_reminder,
+    render_reminder_short,
+)
 from service.store import Store
 from service.tokens import feed_token, load_or_create_secret
 
@@ -78,6 +85,49 @@ async def compose_message(
     )
 
 
+async def compose_channel_text(
+    config: Config,
+    store: Store | None,
+    secret: bytes,
+    person: Person,
+    occurrence: Occurrence,
+    reminder: Reminder,
+    *,
+    now: datetime,
+    fmt: str,
+    message: EmailMessage | None = None,
+) -> ShortText | None:
+    """What a channel of format ``fmt`` (short | full) sends for ``reminder`` at ``now``.
+
+    ``message`` is the reminder's email when it is already composed. None
+    when the reminder has no reader (see :func:`compose_message`).
+    """
+    if fmt == "short" and reminder.office is None:
+        current = await generation(store, person.id)
+        return render_reminder_short(
+            config,
+            person,
+            occurrence,
+            reminder,
+            now=now,
+            ack_url=ack_url(config, secret, occurrence, now),
+            feed_url=calendar_url(config, feed_token(secret, person.id, current)),
+        )
+    if message is None:
+        message = await compose_message(
+            config, store, secret, person, occurrence, reminder, now=now
+        )
+    if message is None:
+        return None
+    if fmt == "full":
+        return plain_text(message)
+    office = config.office(reminder.office or "")
+    if office is None:
+        return None
+    link = await dashboard_url(config, store, secret, office.id)
+    return office_short(message, office.language, link)
+
+
 @dataclass(frozen=True, slots=True)
 class Preview:
     """A reminder's message as the daemon sends it, and how it was determined."""
@@ -90,6 +140,8 @@ class Preview:
     message: EmailMessage
     #: Why a link in it would not work, if one would not (no secret file yet).
     warning: str | None = None
+    #: What a ``short`` channel sends for it.
+    short: ShortText | None = None
 
 
 def parse_key(text: str) -> tuple[ReminderKey, str | None]:
@@ -173,9 +225,20 @@ async def preview(config: Config, text: str, *, now: datetime) -> Preview:
         message = await compose_message(
             config, store, secret, person, occurrence, reminder, now=when
         )
+        short = await compose_channel_text(
+            config,
+            store,
+            secret,
+            person,
+            occurrence,
+            reminder,
+            now=when,
+            fmt="short",
+            message=message,
+        )
     if message is None:
         raise UnknownReminder(
             f"{reminder.key} goes to office '{reminder.office}', which does not look after "
             f"{person.id} in the current config: nothing would be sent"
         )
-    return Preview(reminder.key, status, when, message, warning)
+    return Preview(reminder.key, status, when, message, warning, short)

@@ -2,7 +2,9 @@
 
 All problems in a file are collected and reported at once, each with the file,
 the line, where in the config it is and what to do about it. Nothing here does
-I/O beyond reading the file; paths are resolved against the file's folder.
+I/O beyond reading the file and the channels' URL files (and environment);
+paths are resolved against the file's folder. Channel URLs are checked with
+Apprise, which parses them without any network.
 """
 
 from __future__ import annotations
@@ -39,7 +41,18 @@ from pydantic import (
     field_validator,
 )
 
+from service.channelurls import (
+    TO,
+    UrlProblem,
+    check,
+    holds_secret,
+    read_url,
+    scheme_of,
+    shown,
+    target_is_secret,
+)
 from service.errors import ConfigError, ConfigProblem
+from service.includes import include_matches
 from service.keys import SLUG, Duration
 from service.kinds import KINDS, LANGUAGES, Kind, Language
 from service.recurrence import check_rule, occurs
@@ -649,6 +662,41 @@ Deadline = Annotated[
 ]
 
 
+def _to_target(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(
+            f'{_show(value)} should be the target in quotes, e.g. "123456789" (or "" for a '
+            "channel whose URL has no {to})"
+        )
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("must be one line without control characters")
+    return value.strip()
+
+
+#: ``notify = { CHANNEL = "TARGET" }``: the channel id and what replaces its ``{to}``.
+Notify = dict[Slug, Annotated[str, PlainValidator(_to_target)]]
+
+
+class Channel(_Model):
+    """``[[channel]]``: one Apprise URL, addressed per person or office by its id.
+
+    The URL itself is not a field: it is read (from ``url_file`` or ``url_env``)
+    when the config is loaded and kept out of every dump and repr, see
+    :meth:`Config.channel_url`.
+    """
+
+    id: Slug
+    url_file: Annotated[str, PlainValidator(_to_text)] | None = None
+    url_env: Line | None = None
+    url: Line | None = None
+    #: short (chat, SMS: what, date, days left, link) | full (the email's text part).
+    format: Literal["short", "full"] = "short"
+    #: Seconds one message may take before it counts as not sent (and is retried).
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    #: Messages in flight through this channel at once.
+    concurrency: StrictInt = Field(default=4, ge=1, le=64)
+
+
 class Person(_Model):
     """One person and their deadlines."""
 
@@ -659,6 +707,10 @@ class Person(_Model):
     timezone: Zone | None = None
     hide_details: StrictBool = False
     tags: tuple[Slug, ...] = ()
+    #: Channel id -> target: reminders go there too.
+    notify: Notify = {}
+    #: False: reminders go to the channels in ``notify`` only, not by email.
+    email_reminders: StrictBool = True
     deadlines: tuple[Deadline, ...] = Field(default=(), alias="deadline")
 
 
@@ -706,6 +758,8 @@ class Office(_Model):
     digest: Annotated[str | Literal[False], PlainValidator(_to_digest)] = "MON 09:00"
     digest_days: StrictInt = Field(default=60, ge=1, le=3660)
     digest_empty: StrictBool = False
+    #: Channel id -> target: digests and escalations go there too.
+    notify: Notify = {}
 
     def covers(self, person: Person) -> bool:
         """True when this office looks after ``person``."""
@@ -732,6 +786,7 @@ class Config(_Model):
     reminders: dict[Kind, tuple[Lead, ...]] = {}
     people: tuple[Person, ...] = Field(default=(), alias="person")
     offices: tuple[Office, ...] = Field(default=(), alias="office")
+    channels: tuple[Channel, ...] = Field(default=(), alias="channel")
     #: Glob patterns of more files holding ``[[person]]`` and ``[[office]]`` tables.
     include: tuple[Annotated[str, PlainValidator(_to_text)], ...] = ()
     path: Path = Field(default=Path("staywatch.toml"), exclude=True)
@@ -776,6 +831,18 @@ class Config(_Model):
     def zone_of(self, person: Person) -> ZoneInfo:
         """The person's time zone, else the service default."""
         return ZoneInfo(person.timezone or self.service.timezone)
+
+    def channel(self, channel_id: str) -> Channel | None:
+        """The channel with this id, if any."""
+        return next((c for c in self.channels if c.id == channel_id), None)
+
+    def channel_url(self, channel_id: str) -> str:
+        """The channel's Apprise URL as read at load time (``{to}`` still in it).
+
+        A secret: never print it; :func:`service.channelurls.shown` is what may be shown.
+        """
+        urls: dict[str, str] = self.__dict__.get("_channel_urls") or {}
+        return urls.get(channel_id, "")
 
 
 # -- locating errors -------------------------------------------------------------
@@ -864,7 +931,12 @@ def _line_for(lines: Mapping[tuple[str | int, ...], int], loc: Sequence[str | in
     return None
 
 
-_SECTION_NAMES = {"person": "person", "deadline": "deadline", "office": "office"}
+_SECTION_NAMES = {
+    "person": "person",
+    "deadline": "deadline",
+    "office": "office",
+    "channel": "channel",
+}
 
 
 def _describe(raw: Mapping[str, Any], loc: Sequence[str | int]) -> tuple[str, list[str | int]]:
@@ -1044,6 +1116,8 @@ def _allowed_keys(loc: Sequence[str | int], raw: Mapping[str, Any]) -> list[str]
         model = Person
     elif parents[-1:] == ["office"]:
         model = Office
+    elif parents[-1:] == ["channel"]:
+        model = Channel
     elif parents:
         field = Config.model_fields.get(parents[-1])
         annotation = field.annotation if field else None
@@ -1159,6 +1233,153 @@ def _semantic_deadline(
     start, until = deadline.get("start"), deadline.get("until")
     if isinstance(start, date) and isinstance(until, date) and until < start:
         yield [*at, "until"], f"until {until} is before start {start}; swap them or fix the date"
+
+
+_URL_KEYS = ("url_file", "url_env", "url")
+
+
+def _semantic_channels(
+    raw: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str] | None
+) -> tuple[list[tuple[list[str | int], str]], dict[str, str]]:
+    """Read and check every channel's URL; check every ``notify`` against them.
+
+    Returns the problems and the URLs of the channels that are usable.
+    """
+    problems: list[tuple[list[str | int], str]] = []
+    urls: dict[str, str] = {}
+    ids: list[str] = []
+    channels = raw.get("channel")
+    for i, channel in enumerate(channels if isinstance(channels, list) else []):
+        if not isinstance(channel, Mapping) or not isinstance(channel.get("id"), str):
+            continue
+        cid = channel["id"]
+        if cid in ids:
+            problems.append(
+                (["channel", i, "id"], f"id '{cid}' is used by another channel; give each its own")
+            )
+            continue
+        ids.append(cid)
+        given = [k for k in channel if k in _URL_KEYS]
+        if not given:
+            problems.append(
+                (
+                    ["channel", i],
+                    f'has no URL; add url_file = "{cid}.url" (a file holding the Apprise URL), '
+                    'url_env = "VARIABLE", or for a URL without secrets url = "..."',
+                )
+            )
+            continue
+        if len(given) > 1:
+            problems.append(
+                (
+                    ["channel", i, given[1]],
+                    f"has both {given[0]} and {given[1]}; keep only one",
+                )
+            )
+            continue
+        key = given[0]
+        value = channel[key]
+        if not isinstance(value, str):
+            continue  # the type is reported by validation
+        try:
+            url = read_url(
+                url_file=value if key == "url_file" else None,
+                url_env=value if key == "url_env" else None,
+                url=value if key == "url" else None,
+                base_dir=base_dir,
+                environ=environ,
+            )
+        except UrlProblem as exc:
+            problems.append((["channel", i, key], f"{key}: {exc}"))
+            continue
+        try:
+            check(url, target=None)
+        except UrlProblem as exc:
+            where = "" if key == "url" else f" in {value}"
+            problems.append((["channel", i, key], f"{key}: the URL{where} ({shown(url)}): {exc}"))
+            continue
+        if key == "url" and scheme_of(url) and holds_secret(url):
+            problems.append(
+                (
+                    ["channel", i, "url"],
+                    f"url: this {scheme_of(url)}:// URL holds a secret (a token, key or "
+                    f'password); move it into a file (url_file = "{cid}.url", mode 0600, or '
+                    "systemd LoadCredential=) or an environment variable (url_env)",
+                )
+            )
+            continue
+        urls[cid] = url
+    for section in ("person", "office"):
+        items = raw.get(section)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, Mapping):
+                continue
+            notify = item.get("notify")
+            if not isinstance(notify, Mapping):
+                continue
+            for cid, target in notify.items():
+                at: list[str | int] = [section, i, "notify", cid]
+                if cid not in ids:
+                    known = ", ".join(ids) or "none yet"
+                    problems.append(
+                        (
+                            at,
+                            f"notify.{cid}: there is no channel '{cid}' (channels: {known}); "
+                            f'add a [[channel]] with id = "{cid}" or fix the id',
+                        )
+                    )
+                    continue
+                if cid not in urls or not isinstance(target, str):
+                    continue  # its URL or the type is reported already
+                url, target = urls[cid], target.strip()
+                if TO in url and not target:
+                    problems.append(
+                        (
+                            at,
+                            f"notify.{cid}: channel '{cid}' needs a target (its URL has {TO}); "
+                            f'write e.g. {cid} = "123456789"',
+                        )
+                    )
+                elif TO not in url and target:
+                    problems.append(
+                        (
+                            at,
+                            f"notify.{cid}: channel '{cid}' takes no target (its URL has no "
+                            f'{TO}); write {cid} = "" or add {TO} to the URL',
+                        )
+                    )
+                elif target:
+                    try:
+                        check(url, target=target)
+                    except UrlProblem as exc:
+                        problems.append((at, f"notify.{cid}: {exc}"))
+                        continue
+                    if target_is_secret(url, target):
+                        problems.append(
+                            (
+                                at,
+                                f"notify.{cid}: this target is a secret for {scheme_of(url)}:// "
+                                "(a key or token); targets show in status and the store, so give "
+                                "it a channel of its own whose url_file holds the whole URL, and "
+                                f'write {cid} = ""',
+                            )
+                        )
+        if section == "person":
+            for i, item in enumerate(items if isinstance(items, list) else []):
+                if (
+                    isinstance(item, Mapping)
+                    and item.get("email_reminders") is False
+                    and not item.get("notify")
+                ):
+                    problems.append(
+                        (
+                            [section, i, "email_reminders"],
+                            "email_reminders = false but notify names no channel: no "
+                            "reminder would reach this person; add notify = { CHANNEL = "
+                            '"TARGET" } or remove email_reminders',
+                        )
+                    )
+    return problems, urls
 
 
 def _never_occurs(rule: object, start: object) -> str | None:
@@ -1354,33 +1575,6 @@ def _read_text(file: Path) -> tuple[str | None, ConfigProblem | None]:
     return None, ConfigProblem(str(file), None, "", problem)
 
 
-def include_matches(base: Path, pattern: str) -> list[Path]:
-    """The paths an ``include`` pattern names, sorted; ValueError says why it names none.
-
-    Relative patterns are taken from ``base`` (the config's folder), absolute ones
-    as they are.
-    """
-    if not pattern.strip():
-        raise ValueError('is empty; write a path or a pattern, e.g. "people/*.toml"')
-    path = Path(pattern).expanduser()
-    root, rest = (
-        (Path(path.anchor), str(path.relative_to(path.anchor)))
-        if path.is_absolute()
-        else (base, pattern)
-    )
-    if rest in ("", "."):
-        # Path.glob("") and glob(".") fail; the folder itself is what was named.
-        return [root]
-    try:
-        return sorted(root.glob(rest))
-    except (ValueError, IndexError, NotImplementedError) as exc:
-        raise ValueError(
-            f'is not a file pattern ({exc or type(exc).__name__}); write e.g. "people/*.toml"'
-        ) from None
-    except OSError as exc:
-        raise ValueError(f"cannot be read ({exc.strerror}); check the folder's mode") from None
-
-
 def _include(
     raw: dict[str, Any], base: Path, sources: list[_Source]
 ) -> tuple[dict[str, list[tuple[int, int]]], list[Path], list[ConfigProblem]]:
@@ -1460,12 +1654,17 @@ def _include(
 
 
 def parse_config(
-    text: str, path: Path | str = "staywatch.toml", *, today: date | None = None
+    text: str,
+    path: Path | str = "staywatch.toml",
+    *,
+    today: date | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Validate config text (and its included files); raise ConfigError for every problem.
 
     With ``today`` (see :func:`latest_today`), dates that cannot lie in the future
-    (a child's birth) are checked against it too.
+    (a child's birth) are checked against it too. Channel URLs named by
+    ``url_env`` are read from ``environ`` (default: the process environment).
     """
     shown = str(path)
     raw, problems = _loads(text, shown)
@@ -1507,18 +1706,36 @@ def parse_config(
     for loc, message in _semantic(raw):
         owner, _ = _describe(raw, loc)
         add(loc, owner, message)
+    urls: dict[str, str] = {}
+    tables = [
+        item
+        for name in ("person", "office")
+        if isinstance(raw.get(name), list)
+        for item in raw[name]
+        if isinstance(item, Mapping)
+    ]
+    # Apprise is loaded only for a config that uses channels.
+    if raw.get("channel") or any("notify" in t or "email_reminders" in t for t in tables):
+        channel_problems, urls = _semantic_channels(raw, Path(path).absolute().parent, environ)
+        for loc, message in channel_problems:
+            owner, _ = _describe(raw, loc)
+            add(loc, owner, message)
     if found or config is None:
         unique: dict[str, ConfigProblem] = {}
         for *_, problem in sorted(found, key=lambda item: item[:3]):
             unique.setdefault(str(problem), problem)
         raise ConfigError(list(unique.values()))
+    # Kept beside the fields, so that no dump, repr or digest of the config holds one.
+    object.__setattr__(config, "_channel_urls", urls)
     return config
 
 
-def load_config(path: Path | str, *, today: date | None = None) -> Config:
+def load_config(
+    path: Path | str, *, today: date | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
     """Read and validate a config file; raise ConfigError for every problem in it."""
     file = Path(path)
     text, problem = _read_text(file)
     if problem is not None or text is None:
         raise ConfigError([problem or ConfigProblem(str(file), None, "", "cannot be read")])
-    return parse_config(text, file, today=today)
+    return parse_config(text, file, today=today, environ=environ)

@@ -22,7 +22,8 @@ from typing import IO, Any
 from aiohttp import web
 
 from service.clock import Clock, SystemClock
-from service.config import Config, load_config
+from service.config import Config
+from service.configcache import load_config_cached
 from service.connections import (
     KEEPALIVE_TIMEOUT,
     ConnectionGuard,
@@ -101,6 +102,8 @@ class Daemon:
         self._secret: bytes | None = None
         self._transport: Transport | None = None
         self._feeds: dict[str | None, CachedFeed] = {}
+        #: Bumped by every invalidation: a calendar built across one is not kept.
+        self._feeds_epoch = 0
         self._feed_locks: dict[str | None, asyncio.Lock] = {}
         self._tokens: TokenIndex | None = None
         self._tokens_seen: str | None = None
@@ -166,9 +169,11 @@ class Daemon:
         async with lock:
             cached = self._feeds.get(person)
             if cached is None:
+                epoch = self._feeds_epoch
                 document = await build_document(self.config, self.store, person, clock=self.clock)
                 cached = CachedFeed.of(document)
-                self._feeds[person] = cached
+                if epoch == self._feeds_epoch:
+                    self._feeds[person] = cached
         return cached
 
     async def office_document(self, office_id: str) -> CachedFeed | None:
@@ -183,11 +188,13 @@ class Daemon:
         async with self._feed_locks.setdefault(key, asyncio.Lock()):
             cached = self._feeds.get(key)
             if cached is None:
+                epoch = self._feeds_epoch
                 document = await build_office_document(
                     self.config, self.store, office, clock=self.clock
                 )
                 cached = CachedFeed.of(document)
-                self._feeds[key] = cached
+                if epoch == self._feeds_epoch:
+                    self._feeds[key] = cached
         return cached
 
     async def office_rows(self, office_id: str) -> list[OfficeRow] | None:
@@ -253,7 +260,8 @@ class Daemon:
 
     async def run(self) -> int:
         """Start everything, wait for a stop signal, stop cleanly."""
-        self._config = load_config(self.path)
+        # Unchanged files (and code) since the last validation: the remembered result.
+        self._config = load_config_cached(self.path)
         single_writer = self._lock_sqlite(self.config)
         self._store = await Store.open(self.config.database_url)
         if single_writer:
@@ -270,11 +278,7 @@ class Daemon:
     async def _serve(self) -> int:
         self._secret = secret_of(self.config)
         self._transport = make_transport(self.config)
-        await replan(self.config, self.store, self.clock.now(), skip_unchanged=True)
-        CONFIG_OK.set(1)
-        await self._record_config_errors([])  # a failed reload of an earlier run is past
         await self._rebuild_tokens()
-
         dispatcher = Dispatcher(
             store=self.store,
             transport=self._transport,
@@ -288,7 +292,17 @@ class Daemon:
             clock=self.clock,
         )
         self._dispatcher, self._waker = dispatcher, waker
+        # The port answers first: /healthz reports the store as it is while the plan is
+        # brought up to date, and nothing is sent before the plan is stored.
         web_server = await self._start_web()
+        try:
+            await replan(self.config, self.store, self.clock.now(), skip_unchanged=True)
+        except BaseException:
+            await web_server.close()
+            raise
+        CONFIG_OK.set(1)
+        await self._record_config_errors([])  # a failed reload of an earlier run is past
+        self._invalidate_feeds(None)  # calendars asked for during the re-plan
         reloader = Reloader(self.path, lambda: self.config, self._apply, self._reject)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -489,6 +503,7 @@ class Daemon:
         self._tokens = TokenIndex(self.secret, generations, admin, offices)
 
     def _invalidate_feeds(self, people: list[str] | None) -> None:
+        self._feeds_epoch += 1
         if people is None:
             self._feeds.clear()
             return

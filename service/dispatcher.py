@@ -17,10 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 from service.backoff import next_attempt
+from service.channels import ChannelMessage, ChannelResult, ChannelSender
 from service.clock import Clock, SystemClock, to_utc
-from service.config import Config
+from service.config import Config, Office
 from service.errors import PermanentDeliveryError, TransientDeliveryError
 from service.keys import base_occurrence, escalation_office
 from service.metrics import DISPATCH_LAG, SENDS
@@ -28,12 +30,21 @@ from service.offices import digest_content, latest_digest_time
 from service.outcomes import OutcomeWriter
 from service.plan import Occurrence, Reminder, plan
 from service.publish import ack_url, calendar_url, dashboard_url, generation_key, secret_of
-from service.render import render_digest, render_escalation, render_reminder, render_test
+from service.render import (
+    ShortText,
+    office_short,
+    plain_text,
+    render_digest,
+    render_escalation,
+    render_reminder,
+    render_reminder_short,
+    render_test,
+)
 from service.store import Claim, Outcome, ReminderRow, Store, TargetRow
 from service.store.deliveries import after
-from service.store.models import OWN
+from service.store.models import EMAIL, OWN
 from service.sync import replan
-from service.targets import targets_of
+from service.targets import channel_targets, targets_of
 from service.tokens import feed_token
 from service.transport import Transport, make_transport
 
@@ -88,9 +99,12 @@ class Dispatcher:
         config: Callable[[], Config],
         clock: Clock | None = None,
         owner: str | None = None,
+        channels: ChannelSender | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
+        #: Chat, push and SMS channels (Apprise), one call per (channel, target).
+        self.channels = channels or ChannelSender(config)
         self._config = config
         self.clock = clock or SystemClock()
         self.owner = owner or owner_id()
@@ -103,9 +117,15 @@ class Dispatcher:
         self._warm = False
 
     @property
+    def send_timeout(self) -> float:
+        """The longest one send may take: the mail timeout or a channel's, whichever is longer."""
+        config = self._config()
+        return max([config.mail.timeout, *(c.timeout for c in config.channels)])
+
+    @property
     def lease_seconds(self) -> float:
         """Long enough for one send attempt to finish or time out."""
-        return self._config().mail.timeout * 2 + 30
+        return self.send_timeout * 2 + 30
 
     async def run_once(self) -> DispatchStats:
         """Send everything that is due now; return what happened."""
@@ -119,7 +139,7 @@ class Dispatcher:
             # No send starts once the lease may be over (e.g. after SIGSTOP or a stall):
             # another instance may own the row by then. Measured before the claim, on
             # the monotonic clock, leaving each send two timeouts to finish in.
-            send_by = time.monotonic() + self.lease_seconds - 2 * self._config().mail.timeout
+            send_by = time.monotonic() + self.lease_seconds - 2 * self.send_timeout
             claims = await self.store.claim_due(
                 now, self.owner, lease_seconds=self.lease_seconds, limit=BATCH
             )
@@ -158,9 +178,15 @@ class Dispatcher:
 
         messages = {c.key: m for c in claims if (m := ready(c)) is not None}
         wanted = {c.key: self.targets_of(config, c) for c in claims}
-        # A message rendered ahead is the person's own; recipients' copies need the plan.
+        # A message rendered ahead is the person's own email; recipients' copies and
+        # channel texts need the plan.
         occurrences, unplannable = self._occurrences_isolated(
-            config, [c for c in claims if c.key not in messages or len(wanted[c.key]) > 1]
+            config,
+            [
+                c
+                for c in claims
+                if c.key not in messages or len(wanted[c.key]) > 1 or _has_channels(config, c)
+            ],
         )
         feed_urls: dict[str, str] = {}
         for person in {c.person for c in claims}:
@@ -271,8 +297,80 @@ class Dispatcher:
             writer.put(outcome)
             return outcome
 
+        async def channel_text(claim: Claim, row: TargetRow) -> ShortText:
+            """What one channel target of the claim says (raises when it cannot be made)."""
+            if claim.person in unplannable:
+                raise unplannable[claim.person]
+            channel = config.channel(row.channel)
+            if channel is None:
+                raise PermanentDeliveryError(f"channel '{row.channel}' is no longer in the config")
+            occurrence = occurrences[base_occurrence(claim.occurrence)]
+            person = config.person(claim.person)
+            assert person is not None  # checked by gone()
+            now = self.clock.now()
+            office_id = escalation_office(claim.occurrence)
+            secret = self._secret or b""
+            if office_id is None and channel.format == "short":
+                return render_reminder_short(
+                    config,
+                    person,
+                    occurrence,
+                    _reminder_of(claim),
+                    now=now,
+                    ack_url=ack_url(config, secret, occurrence, now),
+                    feed_url=feed_urls.get(claim.person),
+                )
+            if office_id is None:
+                return plain_text(
+                    render_reminder(
+                        config,
+                        person,
+                        occurrence,
+                        _reminder_of(claim),
+                        now=now,
+                        ack_url=ack_url(config, secret, occurrence, now),
+                        feed_url=feed_urls.get(claim.person),
+                    )
+                )
+            office = config.office(office_id)
+            assert office is not None  # checked by gone()
+            message = render_escalation(
+                config,
+                office,
+                person,
+                occurrence,
+                _reminder_of(claim),
+                now=now,
+                history=await self.store.deliveries_of_occurrence(occurrence.key),
+                ack_url=ack_url(config, secret, occurrence, now),
+                dashboard_url=dashboards.get(office_id),
+            )
+            if channel.format == "full":
+                return plain_text(message)
+            return office_short(message, office.language, dashboards.get(office_id))
+
+        async def one_channel(claim: Claim, row: TargetRow) -> Outcome | None:
+            """Send one channel target and hand its outcome in; None when it was not started."""
+            # Rendering holds the event loop: let the replies already in commit first.
+            await writer.drain()
+            try:
+                text = await channel_text(claim, row)
+            except Exception as exc:  # one bad row must not stop the rest
+                if not isinstance(exc, PermanentDeliveryError):
+                    log.exception("could not render %s", claim.key, extra={"action": "failed"})
+                outcome = failure(claim, row, exc)
+                return hand_in(replace(outcome, transport=self.channels.name))
+            result = await self.channels.send(
+                row.channel, row.target, ChannelMessage(text.title, text.body), start_by=send_by
+            )
+            if result.outcome == "not_started":
+                return None
+            return hand_in(self._channel_outcome(claim, row, result))
+
         async def one_target(claim: Claim, row: TargetRow) -> Outcome | None:
             """Send one target and hand its outcome in; None when it was not started."""
+            if row.channel != EMAIL:
+                return await one_channel(claim, row)
             async with slots:
                 if row.target != OWN or claim.key not in messages:
                     # Rendering holds the event loop: let the replies already in commit first.
@@ -368,6 +466,61 @@ class Dispatcher:
             await self.store.skip(unknown, NO_LONGER_PLANNED, self.clock.now())
             stats.released += len(unknown)
 
+    async def _digest_to_channels(
+        self, config: Config, office: Office, message: EmailMessage, link: str | None
+    ) -> int:
+        """Send an office's digest to the channels in its ``notify``; return how many took it.
+
+        Sent once the email is settled, within the digest's claim: a channel that
+        fails is logged, and the next digest brings the news again.
+        """
+        delivered = 0
+        for cid, target in channel_targets(config, office.notify):
+            channel = config.channel(cid)
+            assert channel is not None
+            text = (
+                plain_text(message)
+                if channel.format == "full"
+                else office_short(message, office.language, link)
+            )
+            result = await self.channels.send(cid, target, ChannelMessage(text.title, text.body))
+            if result.delivered:
+                delivered += 1
+                log.info("sent digest for %s to %s", office.id, cid, extra={"action": "digest"})
+            else:
+                log.warning(
+                    "digest for %s not sent to %s: %s",
+                    office.id,
+                    cid,
+                    result.reason,
+                    extra={"action": "failed"},
+                )
+        return delivered
+
+    def _channel_outcome(self, claim: Claim, row: TargetRow, result: ChannelResult) -> Outcome:
+        """A channel send's result as the target's outcome: sent, retry with backoff, failed."""
+        now = self.clock.now()
+        outcome = Outcome(
+            claim=claim,
+            channel=row.channel,
+            target=row.target,
+            result="sent",
+            at=now,
+            transport=self.channels.name,
+            code=result.code,
+            reply=result.reason[:1000],
+        )
+        if result.outcome == "delivered":
+            DISPATCH_LAG.observe(max(0.0, (now - claim.due).total_seconds()))
+            return outcome
+        if result.outcome == "permanent":
+            return replace(outcome, result="failed")
+        retry_at = next_attempt(row.attempts + 1, now, claim.ends)
+        if retry_at is None:
+            reply = f"gave up when the deadline passed; last error: {result.reason}"[:1000]
+            return replace(outcome, result="failed", reply=reply)
+        return replace(outcome, result="retry", next_attempt=retry_at)
+
     async def send_digests(self) -> int:
         """Send every office digest whose scheduled time has come; return how many went out.
 
@@ -405,12 +558,8 @@ class Dispatcher:
                 continue
             if self._secret is None:
                 self._secret = secret_of(config)
-            message = render_digest(
-                config,
-                content,
-                now=now,
-                dashboard_url=await dashboard_url(config, self.store, self._secret, office.id),
-            )
+            link = await dashboard_url(config, self.store, self._secret, office.id)
+            message = render_digest(config, content, now=now, dashboard_url=link)
             try:
                 await self.transport.send(message)
             except TransientDeliveryError as exc:
@@ -418,9 +567,13 @@ class Dispatcher:
                 log.warning("digest for %s not sent yet: %s", office.id, exc)
                 continue
             except PermanentDeliveryError as exc:
-                await self.store.finish_digest(office.id, period=key, state="failed", at=now)
+                channels = await self._digest_to_channels(config, office, message, link)
+                await self.store.finish_digest(
+                    office.id, period=key, state="sent" if channels else "failed", at=now
+                )
                 log.error("digest for %s refused: %s", office.id, exc, extra={"action": "failed"})
                 continue
+            await self._digest_to_channels(config, office, message, link)
             await self.store.finish_digest(office.id, period=key, state="sent", at=self.clock.now())
             log.info("sent digest for %s", office.id, extra={"action": "digest"})
             sent += 1
@@ -476,7 +629,7 @@ class Dispatcher:
                 break
             occurrence = occurrences.get(row.occurrence)
             person = config.person(row.person)
-            if occurrence is None or person is None:
+            if occurrence is None or person is None or not person.email_reminders:
                 continue
             gen = generations.get(row.person, 0)
             message = render_reminder(
@@ -529,11 +682,12 @@ class Dispatcher:
         return found
 
     async def close(self) -> None:
-        """Close the transport's connections."""
+        """Close the transport's connections and the channels' threads."""
         if self._preparing is not None:
             self._preparing.cancel()
             await asyncio.gather(self._preparing, return_exceptions=True)
         await self.transport.close()
+        self.channels.close()
 
 
 class _CountingWriter(OutcomeWriter):
@@ -546,7 +700,10 @@ class _CountingWriter(OutcomeWriter):
     def put(self, outcome: Outcome) -> None:
         """Count and log the outcome, then hand it in for the next group commit."""
         stats, key = self._stats, outcome.claim.key
-        whose = "" if outcome.target == OWN else " (a recipient's copy)"
+        if outcome.channel != EMAIL:
+            whose = f" (channel {outcome.channel})"
+        else:
+            whose = "" if outcome.target == OWN else " (a recipient's copy)"
         if outcome.result == "sent":
             stats.sent += 1
             if key not in stats.keys:
@@ -619,3 +776,54 @@ async def send_test_message(config: Config, address: str, clock: Clock | None = 
     )
     reply = f" ({result.code} {result.text})".rstrip() if result.code else ""
     return f"Sent a test message to {address} via {where}{reply}."
+
+
+async def send_channel_test(
+    config: Config, channel_id: str, target: str, clock: Clock | None = None
+) -> str:
+    """Send one test message through channel ``channel_id`` to ``target``; describe the result.
+
+    Raises StaywatchError when the channel does not exist, the target does not
+    fit its URL, or the service did not take the message.
+    """
+    from service.channels import ChannelMessage, ChannelSender
+    from service.channelurls import TO, UrlProblem, check, fill, shown
+    from service.errors import StaywatchError
+    from service.render import render_channel_test
+
+    channel = config.channel(channel_id)
+    if channel is None:
+        known = ", ".join(c.id for c in config.channels) or "none"
+        raise StaywatchError(f"no channel '{channel_id}' in the config (channels: {known})")
+    url = config.channel_url(channel_id)
+    target = target.strip()
+    if TO in url and not target:
+        raise StaywatchError(
+            f"channel '{channel_id}' needs a TARGET (its URL has {TO}), e.g. a chat id"
+        )
+    if TO not in url and target:
+        raise StaywatchError(
+            f"channel '{channel_id}' takes no TARGET (its URL has no {TO}); leave it out"
+        )
+    try:
+        check(url, target=target if TO in url else None)
+    except UrlProblem as exc:
+        raise StaywatchError(f"channel '{channel_id}': {exc}") from None
+    now = (clock or SystemClock()).now()
+    text = render_channel_test(now, ZoneInfo(config.service.timezone))
+    result = await ChannelSender(config).send(
+        channel_id, target, ChannelMessage(text.title, text.body)
+    )
+    where = shown(fill(url, target))
+    if not result.delivered:
+        kind = "refused for good" if result.outcome == "permanent" else "not sent (try again)"
+        raise StaywatchError(f"test message to {channel_id} {kind}: {result.reason}")
+    to = f" to {target}" if target else ""
+    return f"Sent a test message through channel {channel_id}{to} via {where}."
+
+
+def _has_channels(config: Config, claim: Claim) -> bool:
+    """True when the claim's reminder also goes to a channel (the person's or the office's)."""
+    office_id = escalation_office(claim.occurrence)
+    owner = config.office(office_id) if office_id else config.person(claim.person)
+    return owner is not None and bool(channel_targets(config, owner.notify))

@@ -55,7 +55,6 @@ from service.config import (
     NhisEnrolment,
     Person,
     RegistrationChange,
-    include_matches,
     index_lines,
     load_config,
     parse_config,
@@ -69,6 +68,7 @@ from service.configedit import (
     write_atomically,
 )
 from service.errors import ConfigError, ConfigProblem, StaywatchError
+from service.includes import include_matches
 from service.plan import plan
 
 #: The default import target, relative to the config's folder.

@@ -10,6 +10,7 @@ import json
 import logging
 import logging.config
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,8 +27,33 @@ _SECRETS = [
 _TRACEBACKS = logging.Formatter()
 
 
+#: Exact strings never to show (channel URLs and the tokens in them), longest first.
+_KNOWN: list[str] = []
+_KNOWN_LOCK = threading.Lock()
+#: Shorter strings are too likely to be ordinary words or numbers.
+SHORTEST_SECRET = 4
+
+
+def add_secret(value: str) -> None:
+    """Redact ``value`` (a channel URL, a bot token) wherever it appears from now on."""
+    global _KNOWN
+    value = value.strip()
+    if len(value) < SHORTEST_SECRET:
+        return
+    with _KNOWN_LOCK:
+        if value in _KNOWN:
+            return
+        known = [*_KNOWN, value]
+        known.sort(key=len, reverse=True)
+        # Readers iterate over the old list or the new one, never a half-built one.
+        _KNOWN = known
+
+
 def redact(text: str) -> str:
-    """Remove tokens, signed links and passwords from a log message."""
+    """Remove tokens, signed links, passwords and channel secrets from a log message."""
+    for secret in _KNOWN:
+        if secret in text:
+            text = text.replace(secret, "<redacted>")
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text
@@ -55,6 +81,17 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+class AppriseLines(logging.Filter):
+    """For the log handler: Apprise's warnings about one notification are read by
+    :mod:`service.channels` and logged once, redacted, as that delivery's reason;
+    printing them as well would say everything twice. Errors still pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for Apprise's records below ERROR."""
+        apprise = record.name == "apprise" or record.name.startswith("apprise.")
+        return not apprise or record.levelno >= logging.ERROR
 
 
 class MalformedRequests(logging.Filter):
@@ -122,6 +159,7 @@ def configure(level: str = "INFO", *, json_lines: bool = False) -> None:
             "disable_existing_loggers": False,
             "filters": {
                 "redact": {"()": RedactingFilter},
+                "apprise": {"()": AppriseLines},
                 "malformed": {"()": MalformedRequests},
             },
             "formatters": {
@@ -133,7 +171,7 @@ def configure(level: str = "INFO", *, json_lines: bool = False) -> None:
                     "class": "logging.StreamHandler",
                     "stream": "ext://sys.stderr",
                     "formatter": "json" if json_lines else "plain",
-                    "filters": ["redact"],
+                    "filters": ["apprise", "redact"],
                 }
             },
             "root": {"level": level.upper(), "handlers": ["stderr"]},
@@ -146,6 +184,10 @@ def configure(level: str = "INFO", *, json_lines: bool = False) -> None:
                 "asyncio": {"level": "WARNING"},
                 "watchfiles": {"level": "WARNING"},
                 "alembic": {"level": "WARNING"},
+                # Apprise and the HTTP library under it log URLs at INFO and DEBUG.
+                "apprise": {"level": "WARNING"},
+                "urllib3": {"level": "WARNING"},
+                "requests_oauthlib": {"level": "WARNING"},
             },
         }
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -273,6 +273,18 @@ async def digest_content(
         row
         for row in await store.failures(limit=500)
         if row.person in covered and (since is None or row.updated_at > since)
+    ]
+    # A channel that failed for good behind a delivered email (a person who blocked the
+    # bot) is a fix for the office too: listed with that channel's reply.
+    content.failures += [
+        replace(
+            row,
+            last_error=None,
+            reason=" ".join(filter(None, (target.channel, target.target)))
+            + f": {target.reason or 'failed'}",
+        )
+        for row, target in await store.failed_channels(since, limit=500)
+        if row.person in covered
     ]
     content.changes = [
         (when, summary)

@@ -9,20 +9,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from service.clock import Clock, SystemClock
-from service.config import Config, Office, Person
-from service.feed import (
-    build_feed,
-    calendar_name,
-    etag_for,
-    event_fingerprints,
-    office_calendar_name,
-)
-from service.plan import Occurrence, plan
 from service.status import open_store
-from service.store import Store
 from service.tokens import (
     admin_token,
     feed_token,
@@ -31,7 +22,12 @@ from service.tokens import (
     office_token,
     sign_action,
 )
-from service.worker import off_loop
+
+if TYPE_CHECKING:
+    # ``feed-url`` needs only tokens and the store; calendars load the rest.
+    from service.config import Config, Office, Person
+    from service.plan import Occurrence
+    from service.store import Store
 
 ADMIN_SCOPE = "*"
 #: Past occurrences stay in calendars this long, so a subscriber sees recent history.
@@ -137,6 +133,8 @@ async def build_document(
     clock: Clock | None = None,
 ) -> FeedDocument:
     """Render the calendar of one person (``None``: everyone) from plan and store."""
+    from service.feed import calendar_name
+
     people: list[Person]
     if person is None:
         people = list(config.people)
@@ -153,6 +151,8 @@ async def build_office_document(
     config: Config, store: Store | None, office: Office, *, clock: Clock | None = None
 ) -> FeedDocument:
     """The combined calendar of everyone ``office`` looks after, summaries prefixed by name."""
+    from service.feed import office_calendar_name
+
     people = [p for p in config.people if office.covers(p)]
     name = office_calendar_name(office.name, office.language)
     scope = office_scope(office.id)
@@ -171,6 +171,10 @@ async def _document(
     clock: Clock | None,
 ) -> FeedDocument:
     """Plan, acknowledgements and event revisions of ``people`` rendered as one calendar."""
+    from service.feed import build_feed, etag_for, event_fingerprints
+    from service.plan import plan
+    from service.worker import off_loop
+
     now = (clock or SystemClock()).now()
     today = now.astimezone(ZoneInfo(config.service.timezone)).date()
     start, end = feed_window(config, today)

@@ -13,6 +13,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email import policy
 from email.headerregistry import Address
@@ -261,7 +262,7 @@ def render_reminder(
         )
 
 
-def _render_reminder(
+def _reminder_context(
     config: Config,
     person: Person,
     occurrence: Occurrence,
@@ -271,8 +272,8 @@ def _render_reminder(
     now: datetime,
     ack_url: str | None,
     feed_url: str | None,
-    recipient: str | None = None,
-) -> EmailMessage:
+) -> dict[str, Any]:
+    """Everything a reminder says, for the email and the short channel text alike."""
     tz = config.zone_of(person)
     local_now = now.astimezone(tz)
     deadline = _deadline_of(person, occurrence.deadline)
@@ -342,7 +343,26 @@ def _render_reminder(
     context["lead"] = texts.sentences(
         texts.sentence(context["headline"], lang), context["countdown"], lang
     )
+    return context
 
+
+def _render_reminder(
+    config: Config,
+    person: Person,
+    occurrence: Occurrence,
+    reminder: Reminder,
+    lang: Language,
+    *,
+    now: datetime,
+    ack_url: str | None,
+    feed_url: str | None,
+    recipient: str | None = None,
+) -> EmailMessage:
+    context = _reminder_context(
+        config, person, occurrence, reminder, lang, now=now, ack_url=ack_url, feed_url=feed_url
+    )
+    subject = context["subject"]
+    local_now = now.astimezone(config.zone_of(person))
     message = EmailMessage(policy=policy.SMTP)
     message["Subject"] = subject
     message["From"] = config.mail.sender
@@ -368,6 +388,76 @@ def _render_reminder(
     # After the content: setting the content drops every Content-* header.
     message["Content-Language"] = lang
     return message
+
+
+@dataclass(frozen=True, slots=True)
+class ShortText:
+    """What a chat, push or SMS channel sends: a title (where the service shows one) and a body."""
+
+    title: str
+    body: str
+
+
+def render_reminder_short(
+    config: Config,
+    person: Person,
+    occurrence: Occurrence,
+    reminder: Reminder,
+    *,
+    now: datetime,
+    ack_url: str | None,
+    feed_url: str | None,
+) -> ShortText:
+    """The ``short`` channel text of a reminder, in the person's language.
+
+    The title is the email's subject; the body one line with what is due, its
+    date and the days left, one with the acknowledge link, and, in the first
+    reminder of an occurrence only, one with the calendar's subscribe page.
+    """
+    require_aware(now)
+    with use_locale(person.language) as lang:
+        context = _reminder_context(
+            config, person, occurrence, reminder, lang, now=now, ack_url=ack_url, feed_url=feed_url
+        )
+        lines = [context["lead"]]
+        if ack_url:
+            lines.append(_("Already done? Tell staywatch here: %(url)s", url=ack_url))
+        first = bool(occurrence.reminders) and occurrence.reminders[0].key == reminder.key
+        if first and feed_url:
+            lines.append(
+                _("These dates in your phone's calendar: %(url)s", url=subscribe_page_url(feed_url))
+            )
+        return ShortText(context["subject"], "\n".join(lines))
+
+
+def plain_text(message: EmailMessage) -> ShortText:
+    """The ``full`` channel text of an email: its subject and its text part."""
+    part = message.get_body(preferencelist=("plain",))
+    body = part.get_content() if isinstance(part, EmailMessage) else ""
+    # The SMTP policy ends lines with CRLF; chat services want plain newlines.
+    text = str(body).replace("\r\n", "\n").rstrip("\n")
+    return ShortText(str(message.get("Subject", "")), text)
+
+
+def office_short(message: EmailMessage, lang: str, dashboard_url: str | None) -> ShortText:
+    """The ``short`` channel text of an office email (digest, escalation): its subject, and
+    the dashboard link."""
+    subject = str(message.get("Subject", ""))
+    lines = [subject]
+    if dashboard_url:
+        with use_locale(lang):
+            lines.append(_("Open the dashboard: %(url)s", url=dashboard_url))
+    return ShortText(subject, "\n".join(lines))
+
+
+def render_channel_test(now: datetime, tz: ZoneInfo) -> ShortText:
+    """The message ``staywatch send-test --channel`` sends: one line per catalog language."""
+    require_aware(now)
+    when = _local_time(now, tz)
+    return ShortText(
+        texts.ui("test_subject", "en"),
+        "\n".join(texts.ui("test_body", lang, when=when) for lang in available_languages()),
+    )
 
 
 def render_test(config: Config, address: str, *, now: datetime) -> EmailMessage:

@@ -6,33 +6,32 @@ the web server serves them as JSON.
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from service.basis import PLAN_BASIS, plan_basis
 from service.clock import Clock, SystemClock
-from service.config import Config, ServiceSection, absolute_database_url, load_config
 from service.errors import ConfigError, StaywatchError, UnknownDeadline, UnknownPerson
-from service.keys import escalation_office
-from service.plan import Occurrence, longest_lead_days, longest_overdue_days, plan, store_window
-from service.store import Store
-from service.store.reconcile import RESTORABLE
-from service.targets import planned_channels
+from service.quickread import RELOAD_ERRORS as RELOAD_ERRORS
+from service.quickread import UpcomingRow as UpcomingRow
+from service.quickread import reload_errors
+
+if TYPE_CHECKING:
+    # The read-only commands import this module; the store and the validators are
+    # loaded only by the functions that use them (see service.quickread).
+    from service.config import Config
+    from service.plan import Occurrence
+    from service.store import Store
 
 #: A daemon that has not written its heartbeat for this long is reported as stopped.
 HEARTBEAT_STALE = timedelta(minutes=3)
 #: Meta key bumped when an acknowledgement is recorded outside the daemon (``done``).
 ACKS_CHANGED = "acks_changed"
-#: Meta key: the problems of the running daemon's last failed reload (JSON list, or empty).
-RELOAD_ERRORS = "reload_errors"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -50,6 +49,8 @@ def database_exists(url: str) -> bool:
 @asynccontextmanager
 async def open_store(config: Config, *, create: bool = True) -> AsyncIterator[Store | None]:
     """The config's store, migrated; None when ``create`` is false and it does not exist."""
+    from service.store import Store
+
     url = config.database_url
     if not create and not database_exists(url):
         yield None
@@ -61,40 +62,12 @@ async def open_store(config: Config, *, create: bool = True) -> AsyncIterator[St
         await store.close()
 
 
-@dataclass(frozen=True, slots=True)
-class UpcomingRow:
-    """One planned reminder with its delivery status."""
-
-    key: str
-    person: str
-    deadline: str
-    kind: str
-    date: date
-    offset: str
-    due: datetime
-    status: str
-    #: ``[{"channel": "email", "status": "sent"}, ...]``: one entry per target.
-    channels: tuple[dict[str, str], ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        """The stable JSON object of ``upcoming --json``."""
-        return {
-            "key": self.key,
-            "person": self.person,
-            "deadline": self.deadline,
-            "date": self.date.isoformat(),
-            "due": self.due.isoformat(),
-            "status": self.status,
-            "kind": self.kind,
-            "offset": self.offset,
-            "channels": [dict(entry) for entry in self.channels],
-        }
-
-
 async def _with_channels(
     config: Config, store: Store | None, rows: list[UpcomingRow]
 ) -> list[UpcomingRow]:
     """The rows with their targets: as stored, or as planned for one not sent yet."""
+    from service.targets import planned_channels
+
     stored = await store.channels([r.key for r in rows]) if store is not None else {}
     out = []
     for row in rows:
@@ -123,6 +96,8 @@ async def upcoming_reminders(
     rows are read; otherwise the config is planned and the store asked for
     statuses.
     """
+    from service.plan import longest_lead_days, longest_overdue_days, plan
+
     tz = ZoneInfo(config.service.timezone)
     low, high = _day_start(start, tz), _day_start(end, tz)
     async with open_store(config, create=False) as store:
@@ -158,6 +133,11 @@ async def _stored_upcoming(
     config: Config, store: Store, start: date, end: date, person: str | None
 ) -> list[UpcomingRow] | None:
     """The window's rows straight from the store, or None when it may not match the plan."""
+    from service.basis import PLAN_BASIS, plan_basis
+    from service.keys import escalation_office
+    from service.plan import longest_lead_days, longest_overdue_days, store_window
+    from service.store.reconcile import RESTORABLE
+
     tz = ZoneInfo(config.service.timezone)
     today = SystemClock().now().astimezone(tz).date()
     kept_from, kept_until = store_window(config, today)
@@ -203,6 +183,8 @@ async def _stored_upcoming(
 
 
 def _occurrences_of(config: Config, person: str, deadline: str, today: date) -> list[Occurrence]:
+    from service.plan import plan
+
     entry = config.person(person)
     if entry is None:
         raise UnknownPerson(person, [p.id for p in config.people])
@@ -275,6 +257,10 @@ async def acknowledge_target(
 
 def _fallback_database_url(path: Path) -> str | None:
     """The database of a config that does not validate, if its TOML can be read at all."""
+    import tomllib
+
+    from service.config import ServiceSection, absolute_database_url
+
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         url = raw.get("service", {}).get("database", ServiceSection().database)
@@ -300,34 +286,30 @@ async def status_snapshot(
     """
     errors: list[str] = list(config_errors or [])
     url: str | None = None
+    now = (clock or SystemClock()).now()
+    if config is None and store is None:
+        quick = _quick_snapshot(path, now)
+        if quick is not None:
+            return quick
     if config is None:
+        from service.configcache import keep, load_config_cached
+        from service.quickread import FACTS, facts_of
+
         try:
-            config = load_config(path)
+            config = load_config_cached(path)
         except ConfigError as exc:
             errors = [str(p) for p in exc.problems]
             url = _fallback_database_url(path)
+        else:
+            keep(config, FACTS, "", facts_of(config))
     if config is not None:
         url = config.database_url
-    snapshot: dict[str, Any] = {
-        "config": str(path),
-        "config_ok": not errors,
-        "config_errors": errors,
-        "db_ok": False,
-        "pending": 0,
-        "sent": 0,
-        "failed": 0,
-        "acknowledged": 0,
-        "skipped": 0,
-        "next_due": None,
-        "last_plan": None,
-        "last_reload": None,
-        "daemon": "not running",
-        "failures": [],
-    }
-    now = (clock or SystemClock()).now()
+    snapshot = _new_snapshot(path, errors)
     if store is not None:
         await _fill_from_store(snapshot, store, now)
     elif url is not None and database_exists(url):
+        from service.store import Store
+
         try:
             owned = await Store.open(url, migrate=False)
         except StaywatchError as exc:
@@ -356,6 +338,42 @@ PUBLIC_HEALTH = (
 )
 
 
+def _new_snapshot(path: Path, errors: list[str]) -> dict[str, Any]:
+    return {
+        "config": str(path),
+        "config_ok": not errors,
+        "config_errors": errors,
+        "db_ok": False,
+        "pending": 0,
+        "sent": 0,
+        "failed": 0,
+        "acknowledged": 0,
+        "skipped": 0,
+        "next_due": None,
+        "last_plan": None,
+        "last_reload": None,
+        "daemon": "not running",
+        "failures": [],
+    }
+
+
+def _quick_snapshot(path: Path, now: datetime) -> dict[str, Any] | None:
+    """``status`` of an unchanged valid config over a SQLite store, or None (take the full path)."""
+    from service.configcache import lookup
+    from service.quickread import FACTS, Facts, fill_status, usable
+
+    facts = lookup(FACTS, path)
+    if not isinstance(facts, Facts):
+        return None
+    snapshot = _new_snapshot(path, [])
+    database = usable(facts)
+    if database is None:
+        return None
+    if not fill_status(snapshot, database, now, HEARTBEAT_STALE):
+        return None
+    return snapshot
+
+
 def public_health(snapshot: dict[str, Any]) -> dict[str, Any]:
     """The fields of a health snapshot that may be shown without the admin token."""
     return {key: snapshot.get(key) for key in PUBLIC_HEALTH}
@@ -364,14 +382,6 @@ def public_health(snapshot: dict[str, Any]) -> dict[str, Any]:
 def is_healthy(snapshot: dict[str, Any]) -> bool:
     """True when the database answers and the config in force is the file's."""
     return bool(snapshot.get("db_ok", False) and snapshot.get("config_ok", False))
-
-
-def _reload_errors(stored: str | None) -> list[str]:
-    try:
-        found = json.loads(stored) if stored else []
-    except ValueError:
-        return []
-    return [str(p) for p in found] if isinstance(found, list) else []
 
 
 async def _fill_from_store(snapshot: dict[str, Any], store: Store, now: datetime) -> None:
@@ -391,7 +401,7 @@ async def _fill_from_store(snapshot: dict[str, Any], store: Store, now: datetime
             snapshot["daemon"] = f"{'running' if fresh else 'stopped'} (last seen {heartbeat})"
             if fresh:
                 # The daemon may be running on an older config than the file says.
-                for problem in _reload_errors(await store.get_meta(RELOAD_ERRORS)):
+                for problem in reload_errors(await store.get_meta(RELOAD_ERRORS)):
                     if problem not in snapshot["config_errors"]:
                         snapshot["config_errors"].append(problem)
                 snapshot["config_ok"] = not snapshot["config_errors"]

@@ -1745,7 +1745,9 @@ def aside(text: str, lang: str) -> str:
 
 def sentence(text: str, lang: str) -> str:
     """``text`` ending as a sentence ends in the language."""
-    if text.endswith((".", "。", "!", "?", "！", "？")):
+    # A sentence already ends with its own stop: the Devanagari danda (।) in Nepali,
+    # the Khmer khan (។, or ៕ at the end of a text), "。" in Chinese.
+    if text.endswith((".", "。", "!", "?", "！", "？", "।", "។", "៕")):
         return text
     with use_locale(lang):
         return _("%(sentence)s.", sentence=text)

@@ -32,6 +32,7 @@ import aiosmtplib
 
 from service.config import Config, MailSection
 from service.errors import PermanentDeliveryError, StaywatchError, TransientDeliveryError
+from service.mailwire import message_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,7 @@ class MaildirTransport:
     async def send(self, message: EmailMessage) -> SendResult:
         """Write the message into ``new/``; return all recipients as accepted."""
         _, recipients = envelope_of(message)
-        data = message.as_bytes(policy=message.policy.clone(linesep="\n"))
+        data = message_bytes(message, linesep="\n")
         self._counter += 1
         unique = f"{time.time_ns()}.P{os.getpid()}Q{self._counter}.{self._host}"
         try:
@@ -222,9 +223,8 @@ class SmtpTransport:
     ) -> SendResult:
         client = await self._ready(slot)
         try:
-            refused, reply = await client.send_message(
-                message, sender=sender, recipients=recipients
-            )
+            # Our own bytes, not aiosmtplib's flattening: see service/mailwire.py.
+            refused, reply = await client.sendmail(sender, recipients, message_bytes(message))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             # Every recipient was refused; the envelope was reset by aiosmtplib.
             codes = [r.code for r in exc.recipients]

@@ -217,6 +217,13 @@ class Store:
         async with self._db.read() as conn:
             return await deliveries.channels_of(conn, sorted(set(keys)))
 
+    async def failed_channels(
+        self, since: datetime | None = None, limit: int = 500
+    ) -> list[tuple[ReminderRow, TargetRow]]:
+        """Channel targets failed for good of reminders that did not fail as a whole."""
+        async with self._db.read() as conn:
+            return await deliveries.failed_channels(conn, since, limit)
+
     async def targets(self, key: str) -> list[TargetRow]:
         """Every (channel, target) delivery of one reminder."""
         async with self._db.read() as conn:

@@ -35,8 +35,8 @@ from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.clock import to_utc
-from service.store.models import UTCDateTime, deliveries, reminders, targets
-from service.store.records import Claim
+from service.store.models import EMAIL, UTCDateTime, deliveries, reminders, targets
+from service.store.records import Claim, ReminderRow
 from service.store.statements import bulk_insert_ignore, chunks
 
 T: Final = targets.c
@@ -468,3 +468,34 @@ async def warm_up(conn: AsyncConnection) -> None:
     await conn.execute(_SETTLE, [{k: none[k] for k in settle_keys}] * 2)
     await conn.execute(select(targets).where(T.key.in_([""])))
     await _ours(conn, [])
+
+
+async def failed_channels(
+    conn: AsyncConnection, since: datetime | None, limit: int
+) -> list[tuple[ReminderRow, TargetRow]]:
+    """Chat channel targets that failed for good, newest first, of reminders that did not
+    fail as a whole (a blocked bot behind a sent email): (the reminder's row, the target).
+
+    Failed reminders are listed by ``failures`` already; these are what the reminder's
+    ``sent`` hides. ``since`` keeps those that failed after it.
+    """
+    stmt = (
+        select(targets)
+        .where(
+            T.channel != EMAIL,
+            T.status == "failed",
+            T.key.in_(select(R.key).where(R.status != "failed")),
+        )
+        .order_by(T.updated_at.desc(), T.key)
+        .limit(limit)
+    )
+    if since is not None:
+        stmt = stmt.where(T.updated_at > to_utc(since))
+    found = [_row(m) for m in (await conn.execute(stmt)).mappings()]
+    keys = sorted({row.key for row in found})
+    by_key: dict[str, ReminderRow] = {}
+    for batch in chunks(keys):
+        result = await conn.execute(select(reminders).where(R.key.in_(batch)))
+        for mapping in result.mappings():
+            by_key[mapping["key"]] = ReminderRow.from_mapping(mapping)
+    return [(by_key[row.key], row) for row in found if row.key in by_key]

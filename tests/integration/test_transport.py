@@ -173,6 +173,33 @@ async def test_a_rendered_reminder_arrives_intact(smtp_server: Start) -> None:
     assert "체류기간이 2027년 3월 12일(금)에 만료됩니다." in text.get_content()
 
 
+#: Long enough to fold, with a space where Python's own folder used to drop it.
+FOLDED_SUBJECT = (
+    "기한 지남: Wang Fang 님, 체류기간 만료 3월 14일(일) (1일 지남) — 출입국·외국인청에 전화하세요"
+)
+
+
+async def test_a_folded_korean_subject_arrives_with_every_space(
+    smtp_server: Start, tmp_path: Path
+) -> None:
+    message = _message()
+    del message["Subject"]
+    message["Subject"] = FOLDED_SUBJECT
+    server = smtp_server("none")
+    transport = _transport(server)
+    try:
+        await transport.send(message)
+    finally:
+        await transport.close()
+    [received] = server.messages
+    assert received.message["Subject"] == FOLDED_SUBJECT
+    box = tmp_path / "mail"
+    await MaildirTransport(box).send(message)
+    [path] = (box / "new").iterdir()
+    parsed = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert parsed["Subject"] == FOLDED_SUBJECT
+
+
 # -- scripted failures ------------------------------------------------------------
 
 

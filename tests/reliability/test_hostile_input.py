@@ -28,13 +28,13 @@ from typing import Any
 import aiohttp
 import pytest
 import tomlkit
-from aiosmtplib.email import flatten_message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.clock import FixedClock, SystemClock
 from service.config import Config, parse_config
 from service.errors import ConfigError
+from service.mailwire import message_bytes
 from service.plan import plan
 from service.publish import secret_of
 from service.render import render_escalation, render_reminder
@@ -355,7 +355,8 @@ def header_names(wire: bytes) -> list[str]:
 
 
 def wire_of(message: Any) -> bytes:
-    return flatten_message(message, utf8=False, cte_type="8bit")
+    """The bytes the SMTP transport hands to the server."""
+    return message_bytes(message)
 
 
 def check_message(message: Any, expected_names: list[str], to: list[str], cc: list[str]) -> None:

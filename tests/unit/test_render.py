@@ -127,7 +127,7 @@ def _find(
     for occurrence in occurrences:
         if occurrence.person == person and occurrence.deadline == deadline:
             for reminder in occurrence.reminders:
-                if reminder.offset == offset:
+                if reminder.offset == offset or offset == "first":
                     return found, occurrence, reminder
     raise AssertionError(f"no reminder {person}/{deadline}/*/{offset} in the plan")
 
@@ -154,7 +154,21 @@ def _render(
 
 
 #: One person per language with a deadline of every kind, for the golden mails.
-GOLDEN_PEOPLE = {"en": "nguyen-van-an", "ko": "tran-thi-mai", "zh": "wang-fang"}
+#: One reader per language: language, person id, name as it is written.
+GOLDEN_READERS = (
+    ("en", "nguyen-van-an", "Nguyễn Văn An"),
+    ("ko", "tran-thi-mai", "Trần Thị Mai"),
+    ("zh", "wang-fang", "Wang Fang"),
+    ("vi", "le-thi-hoa", "Lê Thị Hoa"),
+    ("ne", "bishnu-tamang", "Bishnu Tamang"),
+    ("uz", "aziz-karimov", "Aziz Karimov"),
+    ("km", "sok-dara", "Sok Dara"),
+    ("th", "somchai-wongsa", "Somchai Wongsa"),
+    ("mn", "bat-erdene", "Бат-Эрдэнэ Дорж"),
+    ("ru", "aigerim-nurlanova", "Айгерим Нурланова"),
+    ("id", "siti-rahayu", "Siti Rahayu"),
+)
+GOLDEN_PEOPLE = {lang: pid for lang, pid, _ in GOLDEN_READERS}
 GOLDEN_DEADLINES = """
   [[person.deadline]]
   id = "visa"
@@ -243,11 +257,7 @@ name = "{name}"
 email = ["{pid}@example.org"]
 language = "{lang}"
 {GOLDEN_DEADLINES}'''
-    for lang, pid, name in (
-        ("en", "nguyen-van-an", "Nguyễn Văn An"),
-        ("ko", "tran-thi-mai", "Trần Thị Mai"),
-        ("zh", "wang-fang", "Wang Fang"),
-    )
+    for lang, pid, name in GOLDEN_READERS
 )
 #: name: (deadline, offset): one reminder of each kind, and the cases readers flagged.
 GOLDEN_CASES = {
@@ -263,6 +273,15 @@ GOLDEN_CASES = {
     "arc_expiry-day-after": ("f5-card", "-P1D"),
     # The last working day before a Sunday deadline: "apply by" in the subject.
     "stay_expiry-offices-closed": ("visa", "P2D"),
+    # The newer kinds: the first reminder of each ("first" is the largest lead).
+    "reentry": ("trip", "first"),
+    "registration_change": ("name-change", "first"),
+    "registration_change-passport": ("new-passport", "first"),
+    "newborn_status": ("baby", "first"),
+    "arc_at_17": ("son", "first"),
+    "workplace_change": ("job", "first"),
+    "workplace_change-permit": ("next-job", "first"),
+    "nhis_enrolment": ("nhis-join", "first"),
 }
 
 

@@ -1,0 +1,82 @@
+"""Subjects arrive exactly as written, in every language and at every length.
+
+A reader joins RFC 2047 encoded words and drops the folding white space between
+them, so a space left between two words is lost. These tests read the bytes
+staywatch writes the way mail clients do.
+"""
+
+from __future__ import annotations
+
+import email
+from datetime import date
+from email import policy
+from email.header import decode_header, make_header
+from email.message import EmailMessage
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.config import parse_config
+from service.kinds import LANGUAGES
+from service.mailwire import message_bytes
+from service.plan import plan
+from service.render import render_reminder
+from tests.unit.test_render_kinds import CONFIG as KINDS_CONFIG
+
+_WORD_CHARS = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Zs"))
+#: Words of any script joined by single spaces, as subjects are written.
+HEADER_TEXT = st.lists(
+    st.text(alphabet=_WORD_CHARS, min_size=1, max_size=12), min_size=1, max_size=25
+).map(" ".join)
+
+
+def _subject_after_wire(subject: str, linesep: str = "\r\n") -> tuple[str, str, bytes]:
+    message = EmailMessage(policy=policy.SMTP)
+    message["Subject"] = subject
+    message["To"] = "a@example.org"
+    message.set_content("x")
+    data = message_bytes(message, linesep=linesep)
+    parsed = email.message_from_bytes(data, policy=policy.default)
+    raw = email.message_from_bytes(data, policy=policy.compat32)["Subject"]
+    strict = str(make_header(decode_header(raw)))
+    return str(parsed["Subject"]), strict, data
+
+
+@settings(max_examples=300, deadline=None)
+@given(HEADER_TEXT)
+def test_any_subject_comes_back_exactly(subject: str) -> None:
+    parsed, strict, data = _subject_after_wire(subject)
+    assert parsed == subject
+    if not subject.isascii():
+        assert strict == subject
+        head = data.split(b"\r\n\r\n", 1)[0]
+        assert all(len(line) <= 78 for line in head.split(b"\r\n"))
+
+
+@pytest.mark.parametrize("linesep", ["\r\n", "\n"])
+def test_the_space_between_korean_words_survives_folding(linesep: str) -> None:
+    subject = "기한 지남: Wang Fang 님, 체류기간 만료 3월 14일(일) (1일 지남)"
+    parsed, strict, _ = _subject_after_wire(subject, linesep)
+    assert parsed == strict == subject
+
+
+@pytest.mark.parametrize("lang", sorted(LANGUAGES))
+def test_every_reminder_subject_of_every_kind_arrives_as_rendered(lang: str) -> None:
+    config = parse_config(
+        KINDS_CONFIG.replace('language = "en"', f'language = "{lang}"'), "staywatch.toml"
+    )
+    person = config.person("bishnu-tamang")
+    assert person is not None
+    checked = 0
+    for occurrence in plan(config, date(2026, 1, 1), date(2028, 12, 31)):
+        if occurrence.person != person.id:
+            continue
+        for reminder in occurrence.reminders:
+            message = render_reminder(
+                config, person, occurrence, reminder, now=reminder.due, ack_url=None, feed_url=None
+            )
+            back = email.message_from_bytes(message_bytes(message), policy=policy.default)
+            assert back["Subject"] == message["Subject"], reminder.key
+            checked += 1
+    assert checked > 20
