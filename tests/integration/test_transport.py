@@ -160,8 +160,10 @@ async def test_a_rendered_reminder_arrives_intact(smtp_server: Start) -> None:
         result = await transport.send(message)
     finally:
         await transport.close()
-    assert result.accepted == ("an@example.org", "intl@uni.example.ac.kr")
+    # The person's own message: the recipient gets a copy of its own, not a Cc.
+    assert result.accepted == ("an@example.org",)
     [received] = server.messages
+    assert received.message["Cc"] is None
     assert received.mail_from == "reminders@staywatch.example.org"
     parsed = received.message
     assert parsed["Message-ID"] == "<nguyen-van-an/visa/2027-03-12/P30D@staywatch.example.org>"

@@ -68,11 +68,19 @@ def spread_people(count: int, start: datetime, span: timedelta) -> str:
 
 
 def make_dispatcher(
-    tmp_path: Path, store: Store, port: int, body: str, clock: FixedClock
+    tmp_path: Path,
+    store: Store,
+    port: int,
+    body: str,
+    clock: FixedClock,
+    *,
+    timeout: float = 0.5,
 ) -> tuple[Dispatcher, Any]:
     path = tmp_path / "staywatch.toml"
     path.write_text(
-        service_config(mail=smtp_mail("127.0.0.1", port, timeout=0.5), port=free_port(), body=body),
+        service_config(
+            mail=smtp_mail("127.0.0.1", port, timeout=timeout), port=free_port(), body=body
+        ),
         encoding="utf-8",
     )
     config = load_config(path)
@@ -222,8 +230,15 @@ async def test_lost_reply_after_the_final_dot_repeats_only_with_the_same_message
 
     async with fault_proxy((server.host, server.port), choose) as proxy:
         clock = FixedClock(T0 - timedelta(days=1))
+        # No server here is silent: a longer timeout keeps a busy machine from
+        # turning a slow reply into a retry (and a third copy).
         dispatcher, config = make_dispatcher(
-            tmp_path, store, proxy.port, spread_people(count, T0, timedelta(seconds=10)), clock
+            tmp_path,
+            store,
+            proxy.port,
+            spread_people(count, T0, timedelta(seconds=10)),
+            clock,
+            timeout=10.0,
         )
         await replan(config, store, clock.now())
         keys = {r.key for r in await store.reminders()}
