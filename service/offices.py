@@ -47,6 +47,8 @@ class OfficeRow:
     covers: str | None
     #: The recipient whose copy's link acknowledged it ("" for the person or the CLI).
     acknowledged_by: str = ""
+    #: Chat channels that failed for good behind a delivered email (a blocked bot).
+    failed_channels: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, str | int]:
         """Flat values for CSV and JSON."""
@@ -110,6 +112,11 @@ async def office_rows(
         if store and acked
         else {}
     )
+    failed_channels: dict[str, set[str]] = {}
+    if store and ids:
+        for row, target in await store.failed_channels(None, limit=500):
+            if row.person in covered:
+                failed_channels.setdefault(row.occurrence, set()).add(target.channel)
     by_id = {p.id: p for p in people}
     rows: list[OfficeRow] = []
     next_seen: set[tuple[str, str]] = set()
@@ -138,6 +145,7 @@ async def office_rows(
                 occurrence=occurrence.key,
                 covers=occurrence.covers,
                 acknowledged_by=by_recipient.get(occurrence.key, "") if done else "",
+                failed_channels=tuple(sorted(failed_channels.get(occurrence.key, ()))),
             )
         )
     rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.days_left, r.person, r.deadline))

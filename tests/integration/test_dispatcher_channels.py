@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from service.offices import digest_content
+from service.offices import digest_content, office_rows
 from service.plan import plan
 from service.render import plain_text, render_digest
 from service.sync import replan
@@ -235,6 +235,10 @@ async def test_the_digest_lists_a_channel_that_failed_behind_a_sent_email(
     assert "error=403" in failure.reason
     text = plain_text(render_digest(rig.config, content, now=now, dashboard_url=None)).body
     assert "error=403" in text
+    # The dashboard's row of that date says which channel did not deliver.
+    rows = await office_rows(rig.config, rig.store, hr, now.date())
+    [row] = [r for r in rows if r.deadline == "visa"]
+    assert (row.status, row.failed_channels) == ("sent", ("hook",))
     # Only failures after the last digest.
     later = await digest_content(
         rig.config, rig.store, hr, period=now, since=now + timedelta(seconds=1), now=now

@@ -78,3 +78,57 @@ def test_if_none_match_finds_ours_anywhere_in_a_list(
 )
 def test_accepts_gzip(header: str | None, gzip: bool) -> None:
     assert accepts_gzip(header) is gzip
+
+
+def test_the_dashboard_row_names_a_channel_that_did_not_deliver() -> None:
+    from datetime import date
+
+    from markupsafe import Markup
+
+    from service.i18n import use_locale
+    from service.offices import OfficeRow
+    from service.web import page_environment
+
+    row = OfficeRow(
+        person="wang",
+        name="Wang Fang",
+        tags=(),
+        deadline="visa",
+        kind="stay_expiry",
+        what="Visa",
+        date=date(2027, 3, 16),
+        days_left=7,
+        status="sent",
+        occurrence="wang/visa/2027-03-16",
+        covers=None,
+        failed_channels=("telegram",),
+    )
+    for lang, words in (("en", "Not delivered: telegram"), ("ko", "telegram")):
+        with use_locale(lang):
+            html = (
+                page_environment()
+                .get_template("office.html")
+                .render(
+                    lang=lang,
+                    office=None,
+                    today=date(2027, 3, 9),
+                    rows=[row],
+                    total=1,
+                    counts={"sent": 1},
+                    statuses=["sent"],
+                    kinds=[],
+                    tags=[],
+                    kind="",
+                    status="",
+                    tag="",
+                    token="t",
+                    query={},
+                    days_left=str,
+                    status_label=str,
+                    covered=lambda what, covers: what,
+                    strong=lambda value: Markup("<strong>%s</strong>") % value,
+                )
+            )
+        cell = html.split('data-person="wang"', 1)[1].split("</tr>", 1)[0]
+        assert 'class="channels-failed"' in cell
+        assert words in cell
