@@ -168,11 +168,16 @@ def _stored_channels(conn: sqlite3.Connection, keys: list[str]) -> dict[str, lis
     return out
 
 
-def _planned_channels(facts: Facts, person: str, deadline: str) -> list[dict[str, str]]:
-    """As ``service.targets.planned_channels``: every target of a reminder, ``pending``."""
-    from service.store.models import EMAIL, OWN
+#: ``service.store.models.EMAIL`` and ``OWN``, without loading SQLAlchemy here.
+EMAIL = "email"
+OWN = ""
 
-    pairs = dict(facts.targets).get(f"{person}/{deadline}", ((EMAIL, OWN),))
+
+def _planned_channels(
+    targets: dict[str, tuple[tuple[str, str], ...]], person: str, deadline: str
+) -> list[dict[str, str]]:
+    """As ``service.targets.planned_channels``: every target of a reminder, ``pending``."""
+    pairs = targets.get(f"{person}/{deadline}", ((EMAIL, OWN),))
     out = []
     for channel, target in pairs:
         entry = {"channel": channel, "status": "pending"}
@@ -260,6 +265,7 @@ def upcoming_rows(
         found = conn.execute(query + ' ORDER BY due, "key"', args).fetchall()
         stored_channels = _stored_channels(conn, [row[0] for row in found])
     named = dict(facts.people)
+    targets = dict(facts.targets)
     zones: dict[str, ZoneInfo | None] = {}
     out = []
     for key, who, deadline, kind, occurrence, day, offset, due, status, reason in found:
@@ -277,7 +283,7 @@ def upcoming_rows(
             status = "acknowledged"
         channels = stored_channels.get(key)
         if channels is None:
-            channels = _planned_channels(facts, who, deadline) if status == "pending" else []
+            channels = _planned_channels(targets, who, deadline) if status == "pending" else []
         out.append(
             UpcomingRow(
                 key,
