@@ -34,6 +34,10 @@ MIGRATIONS: Final = Path(__file__).resolve().parent.parent / "migrations"
 WRITE_OPTION: Final = "staywatch_write"
 BUSY_TIMEOUT_MS: Final = 5000
 PG_CONNECT_TIMEOUT_S: Final = 10
+#: A transaction left open by a client that stopped (SIGSTOP, a frozen VM) is ended by
+#: the server after this long, so its row locks do not keep the other instances from
+#: the claims whose lease ran out. Every transaction of ours lasts milliseconds.
+PG_IDLE_IN_TRANSACTION_MS: Final = 20_000
 # Any fixed number: serialises concurrent `upgrade head` runs of several instances.
 _MIGRATION_LOCK: Final = 0x5747_0001
 
@@ -79,7 +83,12 @@ def create_engine_for(url: str) -> AsyncEngine:
     return create_async_engine(
         target,
         pool_pre_ping=True,
-        connect_args={"timeout": PG_CONNECT_TIMEOUT_S},
+        connect_args={
+            "timeout": PG_CONNECT_TIMEOUT_S,
+            "server_settings": {
+                "idle_in_transaction_session_timeout": str(PG_IDLE_IN_TRANSACTION_MS)
+            },
+        },
     )
 
 
