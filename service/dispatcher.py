@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from service.backoff import next_attempt
 from service.channels import ChannelMessage, ChannelResult, ChannelSender
 from service.clock import Clock, SystemClock, to_utc
-from service.config import Config, Office
+from service.config import Config, Office, Person
 from service.errors import PermanentDeliveryError, TransientDeliveryError
 from service.keys import base_occurrence, escalation_office
 from service.metrics import DISPATCH_LAG, SENDS
@@ -225,6 +225,24 @@ class Dispatcher:
         live = [c for c in claims if not gone(c)]
         opened = await self.store.open_targets(live, wanted, self.clock.now(), self.owner)
 
+        async def escalation(
+            claim: Claim, occurrence: Occurrence, person: Person, office_id: str, now: datetime
+        ) -> EmailMessage:
+            """The escalation of the claim to office ``office_id``, with the person's history."""
+            office = config.office(office_id)
+            assert office is not None  # checked by gone()
+            return render_escalation(
+                config,
+                office,
+                person,
+                occurrence,
+                _reminder_of(claim),
+                now=now,
+                history=await self.store.deliveries_of_occurrence(occurrence.key),
+                ack_url=ack_url(config, self._secret or b"", occurrence, now),
+                dashboard_url=dashboards.get(office_id),
+            )
+
         async def render(claim: Claim, target: str) -> EmailMessage:
             """The message of one target of the claim (raises when it cannot be made)."""
             if claim.person in unplannable:
@@ -248,19 +266,7 @@ class Dispatcher:
                     feed_url=None if target else feed_urls.get(claim.person),
                     recipient=target or None,
                 )
-            office = config.office(office_id)
-            assert office is not None  # checked by gone()
-            return render_escalation(
-                config,
-                office,
-                person,
-                occurrence,
-                _reminder_of(claim),
-                now=now,
-                history=await self.store.deliveries_of_occurrence(occurrence.key),
-                ack_url=ack_url(config, secret, occurrence, now),
-                dashboard_url=dashboards.get(office_id),
-            )
+            return await escalation(claim, occurrence, person, office_id, now)
 
         def failure(claim: Claim, row: TargetRow, error: Exception) -> Outcome:
             """The outcome of an attempt that raised: retry with backoff, or failed."""
@@ -334,17 +340,7 @@ class Dispatcher:
                 )
             office = config.office(office_id)
             assert office is not None  # checked by gone()
-            message = render_escalation(
-                config,
-                office,
-                person,
-                occurrence,
-                _reminder_of(claim),
-                now=now,
-                history=await self.store.deliveries_of_occurrence(occurrence.key),
-                ack_url=ack_url(config, secret, occurrence, now),
-                dashboard_url=dashboards.get(office_id),
-            )
+            message = await escalation(claim, occurrence, person, office_id, now)
             if channel.format == "full":
                 return plain_text(message)
             return office_short(message, office.language, dashboards.get(office_id))

@@ -359,8 +359,13 @@ class LocalDaemon:
         from tests.fixtures.web import poll
 
         self.daemon = Daemon(self.path, clock=self.clock)
+        # Started means READY=1, as systemd sees it: the plan stored and the next
+        # wake-up armed (/healthz answers earlier, while the plan is being stored).
+        ready = asyncio.Event()
+        self.daemon.notifier = _ReadyNotifier(ready)
         self.task = asyncio.create_task(self.daemon.run())
         await poll(self._answers, what="the daemon to answer /healthz", within=30)
+        await poll(_is_set(ready, self.task), what="the daemon to send READY=1", within=30)
 
     async def _answers(self) -> bool:
         assert self.task is not None
@@ -535,3 +540,25 @@ class CommitWatch:
     def largest_gap(self, accepted: list[tuple[float, str]]) -> float:
         """The longest of :meth:`gaps` (0 when nothing was committed)."""
         return max(self.gaps(accepted), default=0.0)
+
+
+class _ReadyNotifier:
+    """Stands in for systemd's notify socket: sets ``ready`` on READY=1."""
+
+    enabled = False  # as outside systemd: no watchdog pings
+
+    def __init__(self, ready: asyncio.Event) -> None:
+        self._ready = ready
+
+    def notify(self, *lines: str) -> None:
+        if "READY=1" in lines:
+            self._ready.set()
+
+
+def _is_set(event: asyncio.Event, task: asyncio.Task[int]) -> Any:
+    async def check() -> bool:
+        if task.done():
+            raise AssertionError(f"the daemon stopped: {task.result()}")
+        return event.is_set()
+
+    return check
