@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from email.errors import HeaderParseError
 from email.headerregistry import Address as MailAddress
 from email.headerregistry import HeaderRegistry
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from urllib.parse import urlsplit
@@ -60,6 +60,9 @@ from service.recurrence import check_rule, occurs
 Roll = Literal["none", "preceding", "following"]
 #: Parses header values as the email package does when a message is built.
 _HEADERS = HeaderRegistry()
+#: What Python's header parser raises on odd text besides HeaderParseError
+#: (3.11 raises AttributeError on a display name of only ".").
+_PARSER_SLIPS = (HeaderParseError, IndexError, ValueError, AttributeError, TypeError)
 ANCHOR_DEFAULT = date(2000, 1, 1)
 #: The dates staywatch plans: every date and instant in a config lies in this range,
 #: so that no lead time, roll or window around it leaves what ``datetime`` can hold.
@@ -244,7 +247,7 @@ def check_address(value: str) -> str:
         )
     try:
         spec = MailAddress(addr_spec=address).addr_spec
-    except (ValueError, IndexError, HeaderParseError) as exc:
+    except _PARSER_SLIPS as exc:
         raise ValueError(
             f"{_show(value)} is not an address a mail header can carry ({exc})"
         ) from None
@@ -312,11 +315,7 @@ def _to_from(value: object) -> str:
             f"{_show(value)} contains a line break or control character ({shown}); keep the "
             f"sender on one line, {example}"
         )
-    try:
-        header = _HEADERS("From", value)
-        addresses: tuple[MailAddress, ...] = getattr(header, "addresses", ())
-    except (HeaderParseError, IndexError, ValueError):  # the parser's own slips on odd text
-        addresses = ()
+    addresses = _sender_addresses(value)
     if len(addresses) > 1:
         raise ValueError(f"{_show(value)} names more than one sender; give one, {example}")
     if not addresses or "@" not in addresses[0].addr_spec:
@@ -327,7 +326,33 @@ def _to_from(value: object) -> str:
         raise ValueError(f"{_show(value)}: {exc}") from None
     name = " ".join(addresses[0].display_name.split())
     # The canonical form: exactly what the From header of every message will carry.
-    return str(MailAddress(display_name=name, addr_spec=address))
+    canonical = str(MailAddress(display_name=name, addr_spec=address))
+    if len(_sender_addresses(canonical, lenient=False)) != 1:
+        raise ValueError(
+            f"{_show(value)}: mail software cannot read the name {name!r}; use letters, "
+            f"digits and spaces, {example}"
+        )
+    return canonical
+
+
+def _sender_addresses(value: str, *, lenient: bool = True) -> tuple[MailAddress, ...]:
+    """The addresses in a From value, as the header parser of every message reads them.
+
+    The parser raises on some odd text (see ``_PARSER_SLIPS``); ``lenient`` then
+    reads it the way ``email.utils`` does, and the canonical form is checked
+    again without it.
+    """
+    try:
+        header = _HEADERS("From", value)
+        return tuple(getattr(header, "addresses", ()))
+    except _PARSER_SLIPS:
+        if not lenient:
+            return ()
+    pairs = [(name, addr) for name, addr in getaddresses([value]) if addr]
+    try:
+        return tuple(MailAddress(display_name=n, addr_spec=a) for n, a in pairs)
+    except _PARSER_SLIPS:
+        return ()
 
 
 def _to_listen(value: object) -> str:

@@ -236,6 +236,12 @@ def check_rendering(config: Config) -> None:
     cc="hr@bücher.de",
     office=("HR\u2029Bcc: x@evil.example", "hr@lab.test"),
 )
+@example(
+    sender=". <00@example.org>",  # Python's header parser raises AttributeError on it
+    person=("Wang Fang", "00@example.org"),
+    cc="00@example.org",
+    office=('Lima, "Ana" <a@b>', "o6@example.org"),
+)
 def test_what_the_config_accepts_renders_and_parses_back(
     sender: str, person: tuple[str, str], cc: str, office: tuple[str, str]
 ) -> None:
