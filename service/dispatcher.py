@@ -46,7 +46,7 @@ from service.store.models import EMAIL, OWN
 from service.sync import replan
 from service.targets import channel_targets, targets_of
 from service.tokens import feed_token
-from service.transport import Transport, make_transport
+from service.transport import Outgoing, Sealed, Transport, make_transport, message_id_of, seal
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class _Prepared:
     config: Config
     due: datetime
     generation: int
-    message: EmailMessage
+    message: Sealed
 
 
 def owner_id() -> str:
@@ -145,7 +145,12 @@ class Dispatcher:
             )
             if not claims:
                 break
-            await self._send_batch(claims, stats, send_by)
+            writer = _CountingWriter(self.store, self.clock, stats)
+            try:
+                await self._send_batch(claims, stats, writer, send_by)
+            finally:
+                await writer.flush()
+                self.max_commit_lag = max(self.max_commit_lag, writer.max_lag)
             if len(claims) < BATCH:
                 break
         return stats
@@ -155,7 +160,11 @@ class Dispatcher:
         return targets_of(config, claim.person, claim.deadline, claim.occurrence)
 
     async def _send_batch(
-        self, claims: list[Claim], stats: DispatchStats, send_by: float = float("inf")
+        self,
+        claims: list[Claim],
+        stats: DispatchStats,
+        writer: OutcomeWriter,
+        send_by: float = float("inf"),
     ) -> None:
         """Send every due target of the claims; nothing about one reminder stops another."""
         config = self._config()
@@ -163,7 +172,7 @@ class Dispatcher:
             self._secret = secret_of(config)
         generations = await self._generations()
 
-        def ready(claim: Claim) -> EmailMessage | None:
+        def ready(claim: Claim) -> Sealed | None:
             """The message rendered ahead for this claim, if it is still right."""
             prepared = self._prepared.pop(claim.key, None)
             if (
@@ -243,7 +252,7 @@ class Dispatcher:
                 dashboard_url=dashboards.get(office_id),
             )
 
-        async def render(claim: Claim, target: str) -> EmailMessage:
+        async def render(claim: Claim, target: str) -> Outgoing:
             """The message of one target of the claim (raises when it cannot be made)."""
             if claim.person in unplannable:
                 raise unplannable[claim.person]
@@ -404,7 +413,7 @@ class Dispatcher:
                     transport=self.transport.name,
                     code=result.code,
                     reply=reply[:1000],
-                    message_id=_message_id(message),
+                    message_id=message_id_of(message),
                 )
             )
 
@@ -440,17 +449,12 @@ class Dispatcher:
             writer.close(claim, bool(outcomes), known)
 
         late: list[Claim] = []
-        writer = _CountingWriter(self.store, self.clock, stats)
-        try:
-            results = await asyncio.gather(*(one(c) for c in live), return_exceptions=True)
-            for claim, item in zip(live, results, strict=True):
-                if isinstance(item, BaseException):
-                    # Unreachable by design (each target is isolated); if it happens the
-                    # claim's lease runs out and the reminder goes out again, once.
-                    log.error("dispatching %s failed: %r", claim.key, item)
-        finally:
-            await writer.flush()
-            self.max_commit_lag = max(self.max_commit_lag, writer.max_lag)
+        results = await asyncio.gather(*(one(c) for c in live), return_exceptions=True)
+        for claim, item in zip(live, results, strict=True):
+            if isinstance(item, BaseException):
+                # Unreachable by design (each target is isolated); if it happens the
+                # claim's lease runs out and the reminder goes out again, once.
+                log.error("dispatching %s failed: %r", claim.key, item)
         if late:
             log.warning("the lease ran out before %d reminders were sent; released", len(late))
             stats.released += len(late)
@@ -628,15 +632,21 @@ class Dispatcher:
             if occurrence is None or person is None or not person.email_reminders:
                 continue
             gen = generations.get(row.person, 0)
-            message = render_reminder(
-                config,
-                person,
-                occurrence,
-                _reminder_of(row),
-                now=row.due,
-                ack_url=ack_url(config, secret, occurrence, row.due),
-                feed_url=calendar_url(config, feed_token(secret, row.person, gen)),
-            )
+            try:
+                message = seal(
+                    render_reminder(
+                        config,
+                        person,
+                        occurrence,
+                        _reminder_of(row),
+                        now=row.due,
+                        ack_url=ack_url(config, secret, occurrence, row.due),
+                        feed_url=calendar_url(config, feed_token(secret, row.person, gen)),
+                    )
+                )
+            except Exception:  # rendered again when due, where the failure is recorded
+                log.debug("could not render %s ahead", row.key, exc_info=True)
+                continue
             self._prepared[row.key] = _Prepared(config, row.due, gen, message)
             done += 1
             if done % 20 == 0:
@@ -743,10 +753,6 @@ def _reminder_of(claim: Claim | ReminderRow) -> Reminder:
         closed_notice=claim.closed_notice,
         office=escalation_office(claim.occurrence),
     )
-
-
-def _message_id(message: EmailMessage) -> str:
-    return str(message.get("Message-ID", ""))
 
 
 async def send_test_message(config: Config, address: str, clock: Clock | None = None) -> str:

@@ -11,7 +11,7 @@ spaces included, one per folded line. Every reader joins them back exactly.
 from __future__ import annotations
 
 import base64
-from email.headerregistry import UnstructuredHeader
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from typing import Any
@@ -48,6 +48,26 @@ def _word(chunk: bytes) -> str:
     return f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?="
 
 
+class _Registry(HeaderRegistry):
+    """HeaderRegistry that builds each header class once.
+
+    The standard registry creates a new class (``type(...)``) for every header
+    set; in rendering a message that is a fifth of the time. The classes hold no
+    state of their own, so one per header name serves every message.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = super().__getitem__(name)
+        return found
+
+
 class _WirePolicy(EmailPolicy):
     """EmailPolicy with exact encoding of non-ASCII unstructured headers."""
 
@@ -63,8 +83,8 @@ class _WirePolicy(EmailPolicy):
         return folded
 
 
-#: The policy of every message staywatch writes (SMTP line endings by default).
-WIRE = _WirePolicy(linesep="\r\n")
+#: The policy of every message staywatch builds and writes (SMTP line endings).
+WIRE = _WirePolicy(linesep="\r\n", header_factory=_Registry())
 
 
 def message_bytes(message: EmailMessage, linesep: str = "\r\n") -> bytes:

@@ -15,7 +15,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -34,6 +33,7 @@ from service.i18n import _, available_languages, jinja_environment, use_locale
 from service.keys import base_occurrence, escalation_office
 from service.kinds import Language
 from service.links import subscribe_page_url, webcal_url
+from service.mailwire import WIRE
 from service.offices import DigestContent, OfficeRow, office_zone
 from service.plan import Occurrence, Reminder
 from service.rules import KIND_RULES, BusinessCalendar
@@ -363,7 +363,7 @@ def _render_reminder(
     )
     subject = context["subject"]
     local_now = now.astimezone(config.zone_of(person))
-    message = EmailMessage(policy=policy.SMTP)
+    message = EmailMessage(policy=WIRE)
     message["Subject"] = subject
     message["From"] = config.mail.sender
     if recipient is None:
@@ -434,7 +434,7 @@ def plain_text(message: EmailMessage) -> ShortText:
     """The ``full`` channel text of an email: its subject and its text part."""
     part = message.get_body(preferencelist=("plain",))
     body = part.get_content() if isinstance(part, EmailMessage) else ""
-    # The SMTP policy ends lines with CRLF; chat services want plain newlines.
+    # The wire policy ends lines with CRLF; chat services want plain newlines.
     text = str(body).replace("\r\n", "\n").rstrip("\n")
     return ShortText(str(message.get("Subject", "")), text)
 
@@ -475,7 +475,7 @@ def render_test(config: Config, address: str, *, now: datetime) -> EmailMessage:
     lines = [texts.ui("test_body", lang, when=when) for lang in available_languages()]
     context: dict[str, Any] = {"subject": subject, "lines": lines}
 
-    message = EmailMessage(policy=policy.SMTP)
+    message = EmailMessage(policy=WIRE)
     message["Subject"] = subject
     message["From"] = config.mail.sender
     message["To"] = Address(addr_spec=address)
@@ -717,7 +717,7 @@ def _render_escalation(
         ),
     }
 
-    message = EmailMessage(policy=policy.SMTP)
+    message = EmailMessage(policy=WIRE)
     _office_headers(message, config, office, subject, escalation.key, now)
     _finish(
         message,
@@ -920,7 +920,7 @@ def _render_digest(
         "footer": texts.ui("digest_footer", lang, key=key, office=office_name),
     }
 
-    message = EmailMessage(policy=policy.SMTP)
+    message = EmailMessage(policy=WIRE)
     _office_headers(message, config, office, subject, key, now)
     _finish(
         message,

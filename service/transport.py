@@ -48,12 +48,50 @@ class SendResult:
     text: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """A message serialised ahead of its send: its envelope, Message-ID and bytes.
+
+    An EmailMessage keeps a parse tree of every header (about 100 KiB for a
+    reminder); these bytes take 4 KiB, and a burst of messages rendered ahead
+    is left with nothing to do but send them.
+    """
+
+    sender: str
+    recipients: tuple[str, ...]
+    message_id: str
+    #: :func:`~service.mailwire.message_bytes` with SMTP line endings (CRLF).
+    data: bytes
+
+    def __str__(self) -> str:
+        return f"<sealed message {self.message_id}>"
+
+
+#: What a transport sends.
+Outgoing = EmailMessage | Sealed
+
+
+def seal(message: EmailMessage) -> Sealed:
+    """The message as it will go on the wire (raises PermanentDeliveryError like ``send``)."""
+    sender, recipients = envelope_of(message)
+    return Sealed(
+        sender, tuple(recipients), str(message.get("Message-ID", "")), message_bytes(message)
+    )
+
+
+def message_id_of(message: Outgoing) -> str:
+    """The Message-ID header of an outgoing message ('' when it has none)."""
+    if isinstance(message, Sealed):
+        return message.message_id
+    return str(message.get("Message-ID", ""))
+
+
 class Transport(Protocol):
     """Something that delivers a message or raises a DeliveryError."""
 
     name: str
 
-    async def send(self, message: EmailMessage) -> SendResult:
+    async def send(self, message: Outgoing) -> SendResult:
         """Deliver ``message`` to the addresses in its To and Cc (and Bcc) headers."""
         ...
 
@@ -98,10 +136,15 @@ class MaildirTransport:
         self._counter = 0
         self._host = socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
 
-    async def send(self, message: EmailMessage) -> SendResult:
+    async def send(self, message: Outgoing) -> SendResult:
         """Write the message into ``new/``; return all recipients as accepted."""
-        _, recipients = envelope_of(message)
-        data = message_bytes(message, linesep="\n")
+        if isinstance(message, Sealed):
+            # CRLF only ends lines there (every part is line-encoded), so this is
+            # exactly message_bytes(..., linesep="\n").
+            recipients, data = list(message.recipients), message.data.replace(b"\r\n", b"\n")
+        else:
+            _, recipients = envelope_of(message)
+            data = message_bytes(message, linesep="\n")
         self._counter += 1
         unique = f"{time.time_ns()}.P{os.getpid()}Q{self._counter}.{self._host}"
         try:
@@ -204,27 +247,26 @@ class SmtpTransport:
         """``host:port`` for messages and logs."""
         return f"{self.mail.host}:{self.mail.effective_port}"
 
-    async def send(self, message: EmailMessage) -> SendResult:
+    async def send(self, message: Outgoing) -> SendResult:
         """Send one message; raise Transient/PermanentDeliveryError when it is not accepted."""
-        sender, recipients = envelope_of(message)
+        sealed = message if isinstance(message, Sealed) else seal(message)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.mail.concurrency)
         async with self._slots:
             # Most recently used first: the others age out instead of all staying warm.
             slot = self._idle.pop() if self._idle else _Slot()
             try:
-                return await self._send_on(slot, message, sender, recipients)
+                return await self._send_on(slot, sealed)
             finally:
                 slot.last_used = time.monotonic()
                 self._idle.append(slot)
 
-    async def _send_on(
-        self, slot: _Slot, message: EmailMessage, sender: str, recipients: list[str]
-    ) -> SendResult:
+    async def _send_on(self, slot: _Slot, message: Sealed) -> SendResult:
         client = await self._ready(slot)
+        recipients = list(message.recipients)
         try:
             # Our own bytes, not aiosmtplib's flattening: see service/mailwire.py.
-            refused, reply = await client.sendmail(sender, recipients, message_bytes(message))
+            refused, reply = await client.sendmail(message.sender, recipients, message.data)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             # Every recipient was refused; the envelope was reset by aiosmtplib.
             codes = [r.code for r in exc.recipients]

@@ -12,6 +12,7 @@ from datetime import date
 from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -22,6 +23,7 @@ from service.kinds import LANGUAGES
 from service.mailwire import message_bytes
 from service.plan import plan
 from service.render import header_text, render_reminder
+from service.transport import MaildirTransport, seal
 from tests.unit.test_render_kinds import CONFIG as KINDS_CONFIG
 
 _WORD_CHARS = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Zs"))
@@ -93,3 +95,40 @@ def test_every_reminder_subject_of_every_kind_arrives_as_rendered(lang: str) -> 
             assert back["Subject"] == message["Subject"], reminder.key
             checked += 1
     assert checked > 20
+
+
+@pytest.mark.parametrize("lang", sorted(LANGUAGES))
+async def test_a_message_sealed_ahead_lands_in_the_maildir_byte_for_byte(
+    lang: str, tmp_path: Path
+) -> None:
+    """Reminders rendered ahead of a burst are kept as SMTP bytes; the Maildir file is the same."""
+    config = parse_config(
+        KINDS_CONFIG.replace('language = "en"', f'language = "{lang}"'), "staywatch.toml"
+    )
+    person = config.person("bishnu-tamang")
+    assert person is not None
+    direct, sealed = MaildirTransport(tmp_path / "direct"), MaildirTransport(tmp_path / "sealed")
+    sent = 0
+    for occurrence in plan(config, date(2026, 1, 1), date(2028, 12, 31)):
+        if occurrence.person != person.id:
+            continue
+        for reminder in occurrence.reminders[:2]:
+            message = render_reminder(
+                config,
+                person,
+                occurrence,
+                reminder,
+                now=reminder.due,
+                ack_url="https://staywatch.example.org/act/t",
+                feed_url="https://staywatch.example.org/calendar/t.ics",
+            )
+            await direct.send(message)
+            await sealed.send(seal(message))
+            sent += 1
+    assert sent > 10
+
+    def files(root: Path) -> list[bytes]:
+        return sorted(p.read_bytes() for p in (root / "new").iterdir())
+
+    assert files(tmp_path / "direct") == files(tmp_path / "sealed")
+    assert len(files(tmp_path / "sealed")) == sent
