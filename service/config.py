@@ -52,6 +52,7 @@ from service.channelurls import (
     target_is_secret,
 )
 from service.errors import ConfigError, ConfigProblem
+from service.holidaydata import supported_countries
 from service.includes import include_matches
 from service.keys import SLUG, Duration
 from service.kinds import KINDS, LANGUAGES, Kind, Language
@@ -372,9 +373,7 @@ def _to_url(value: object) -> str:
 
 
 def _to_holiday_country(value: object) -> str:
-    import holidays
-
-    if isinstance(value, str) and value in holidays.list_supported_countries():
+    if isinstance(value, str) and value in supported_countries():
         return value
     raise ValueError(f'{_show(value)} is not a holiday calendar; use "KR"')
 

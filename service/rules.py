@@ -13,9 +13,8 @@ from datetime import date, timedelta
 from functools import cached_property
 from typing import Any, Literal
 
-import holidays as holidays_lib
-
 from service.config import Config, Deadline, NhisPremium
+from service.holidaydata import country_holidays
 from service.keys import Duration
 
 Roll = Literal["none", "preceding", "following"]
@@ -297,10 +296,10 @@ class BusinessCalendar:
         found = self._years.get(year)
         if found is None:
             kwargs: dict[str, Any] = {"years": year}
-            country = holidays_lib.country_holidays(self.country)
+            country = country_holidays(self.country)
             if "en_US" in getattr(country, "supported_languages", ()):
                 kwargs["language"] = "en_US"
-            found = dict(holidays_lib.country_holidays(self.country, **kwargs).items())
+            found = dict(country_holidays(self.country, **kwargs).items())
             self._years[year] = found
         return found
 
