@@ -408,7 +408,7 @@ Line = Annotated[str, PlainValidator(_to_line)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class ServiceSection(_Model):

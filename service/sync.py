@@ -13,7 +13,7 @@ from service.config import Config
 from service.metrics import PLAN_SECONDS
 from service.plan import plan, store_window
 from service.rules import BusinessCalendar
-from service.store import ReconcileStats, Store
+from service.store import PlannedRows, ReconcileStats, Store, planned_for
 from service.worker import off_loop
 
 log = logging.getLogger(__name__)
@@ -48,17 +48,19 @@ async def replan(
     present = {p.id for p in config.people}
     calendar = BusinessCalendar.for_config(config)
     stats = ReconcileStats()
+
+    def rows_of(batch: list[str]) -> PlannedRows:
+        occurrences = plan(
+            config, start, end, people=batch, singles_unbounded=True, calendar=calendar
+        )
+        return planned_for(occurrences, [i for i in batch if i in present])
+
     # In parts: a whole plan held at once costs about 1.5 KB per reminder, and
-    # memory the daemon took once it keeps for good.
+    # memory the daemon took once it keeps for good. Planned and fingerprinted
+    # off the event loop: an odd config must not stall sending, HTTP or a stop.
     for first in range(0, len(ids), PLAN_BATCH):
-        batch = ids[first : first + PLAN_BATCH]
-        # Off the event loop: an odd config must not stall sending, HTTP or a stop.
-        occurrences = await off_loop(
-            plan, config, start, end, people=batch, singles_unbounded=True, calendar=calendar
-        )
-        stats += await store.reconcile(
-            occurrences, people=[i for i in batch if i in present], window_start=start, now=now
-        )
+        rows = await off_loop(rows_of, ids[first : first + PLAN_BATCH])
+        stats += await store.reconcile(rows, people=rows.prints, window_start=start, now=now)
     gone: list[str] = []
     if people is None:
         await store.forget_people(present, now)

@@ -29,12 +29,14 @@ from service.store.db import (
 from service.store.db import migrate as migrate_schema
 from service.store.deliveries import Outcome, Settled, TargetRow
 from service.store.meta import Revision
+from service.store.reconcile import PlannedRows, planned_for
 from service.store.records import Claim, DeliveryRow, ReconcileStats, ReminderRow, SentInfo
 
 __all__ = [
     "Claim",
     "DeliveryRow",
     "Outcome",
+    "PlannedRows",
     "ReconcileStats",
     "ReminderRow",
     "Revision",
@@ -42,6 +44,7 @@ __all__ = [
     "Settled",
     "Store",
     "TargetRow",
+    "planned_for",
 ]
 
 
@@ -111,13 +114,16 @@ class Store:
 
     async def reconcile(
         self,
-        occurrences: Sequence[Occurrence],
+        occurrences: Sequence[Occurrence] | PlannedRows,
         *,
         people: Collection[str],
         window_start: date,
         now: datetime,
     ) -> ReconcileStats:
         """Bring the stored reminders of ``people`` in line with the plan.
+
+        ``occurrences`` may come as :class:`PlannedRows` already (built off the
+        event loop with :func:`planned_for`); ``people`` is then theirs.
 
         Unchanged people (same plan fingerprint) are not touched; new reminders are
         inserted (acknowledged if their occurrence is), changed pending ones updated,
@@ -126,14 +132,14 @@ class Store:
         Sent, failed and acknowledged rows are never changed; nothing is deleted.
         """
         now = to_utc(now)
+        plan = (
+            occurrences
+            if isinstance(occurrences, PlannedRows)
+            else planned_for(occurrences, people)
+        )
         async with self._db.write() as conn:
             return await _reconcile.reconcile(
-                conn,
-                self.dialect,
-                occurrences,
-                people=people,
-                window_start=window_start,
-                now=now,
+                conn, self.dialect, plan, window_start=window_start, now=now
             )
 
     async def forget_people(self, keep: Collection[str], now: datetime) -> int:

@@ -9,7 +9,7 @@ rows are never touched: a reload cannot rewrite history.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -71,6 +71,27 @@ def planned_rows(occurrences: Iterable[Occurrence]) -> dict[str, dict[str, dict[
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedRows:
+    """What the plan decides for some people's reminders, ready to reconcile.
+
+    Pure data built by :func:`planned_for`, so that a worker thread can build
+    the next batch while the store writes this one.
+    """
+
+    #: person -> key -> the row values the plan decides (see :func:`planned_rows`).
+    rows: dict[str, dict[str, dict[str, Any]]]
+    #: person -> :func:`fingerprint` of their rows.
+    prints: dict[str, str]
+
+
+def planned_for(occurrences: Iterable[Occurrence], people: Collection[str]) -> PlannedRows:
+    """The rows and fingerprints of ``people`` (a person without occurrences has none)."""
+    rows: dict[str, dict[str, dict[str, Any]]] = {person: {} for person in people}
+    rows |= planned_rows(occurrences)
+    return PlannedRows(rows, {person: fingerprint(r.values()) for person, r in rows.items()})
+
+
 def fingerprint(rows: Iterable[dict[str, Any]]) -> str:
     """A digest of what the plan decides for one person's reminders, order-independent."""
     lines = sorted(
@@ -78,27 +99,22 @@ def fingerprint(rows: Iterable[dict[str, Any]]) -> str:
         f"|{int(r['overdue'])}|{int(r['closed_notice'])}"
         for r in rows
     )
-    digest = hashlib.sha256()
-    for line in lines:
-        digest.update(line.encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
+    # The digest of every line followed by a newline, hashed in one call.
+    text = "\n".join(lines) + "\n" if lines else ""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 async def reconcile(
     conn: AsyncConnection,
     dialect: str,
-    occurrences: Sequence[Occurrence],
+    plan: PlannedRows,
     *,
-    people: Collection[str],
     window_start: date,
     now: datetime,
 ) -> ReconcileStats:
     """Write the differences between the plan and the stored rows; see the module doc."""
     now = to_utc(now)
-    planned: dict[str, dict[str, dict[str, Any]]] = {person: {} for person in people}
-    planned |= planned_rows(occurrences)
-    prints = {person: fingerprint(rows.values()) for person, rows in planned.items()}
+    planned, prints = plan.rows, plan.prints
     stored_prints = await _stored_fingerprints(conn, list(planned))
     changed = sorted(p for p in planned if stored_prints.get(p) != prints[p])
     if not changed:
