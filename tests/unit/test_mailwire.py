@@ -76,25 +76,37 @@ def test_the_space_between_korean_words_survives_folding(linesep: str) -> None:
     assert parsed == strict == subject
 
 
-@pytest.mark.parametrize("lang", sorted(LANGUAGES))
-def test_every_reminder_subject_of_every_kind_arrives_as_rendered(lang: str) -> None:
+def _every_kind_rendered(lang: str, per_occurrence: int | None = None) -> list[EmailMessage]:
+    """The reminders of a person with one deadline of every kind, rendered in ``lang``."""
     config = parse_config(
         KINDS_CONFIG.replace('language = "en"', f'language = "{lang}"'), "staywatch.toml"
     )
     person = config.person("bishnu-tamang")
     assert person is not None
-    checked = 0
-    for occurrence in plan(config, date(2026, 1, 1), date(2028, 12, 31)):
-        if occurrence.person != person.id:
-            continue
-        for reminder in occurrence.reminders:
-            message = render_reminder(
-                config, person, occurrence, reminder, now=reminder.due, ack_url=None, feed_url=None
+    messages = []
+    for occurrence in plan(config, date(2026, 1, 1), date(2028, 12, 31), people=[person.id]):
+        for reminder in occurrence.reminders[:per_occurrence]:
+            messages.append(
+                render_reminder(
+                    config,
+                    person,
+                    occurrence,
+                    reminder,
+                    now=reminder.due,
+                    ack_url="https://staywatch.example.org/act/t",
+                    feed_url="https://staywatch.example.org/calendar/t.ics",
+                )
             )
-            back = email.message_from_bytes(message_bytes(message), policy=policy.default)
-            assert back["Subject"] == message["Subject"], reminder.key
-            checked += 1
-    assert checked > 20
+    return messages
+
+
+@pytest.mark.parametrize("lang", sorted(LANGUAGES))
+def test_every_reminder_subject_of_every_kind_arrives_as_rendered(lang: str) -> None:
+    messages = _every_kind_rendered(lang)
+    for message in messages:
+        back = email.message_from_bytes(message_bytes(message), policy=policy.default)
+        assert back["Subject"] == message["Subject"], message["X-Staywatch-Key"]
+    assert len(messages) > 20
 
 
 @pytest.mark.parametrize("lang", sorted(LANGUAGES))
@@ -102,33 +114,15 @@ async def test_a_message_sealed_ahead_lands_in_the_maildir_byte_for_byte(
     lang: str, tmp_path: Path
 ) -> None:
     """Reminders rendered ahead of a burst are kept as SMTP bytes; the Maildir file is the same."""
-    config = parse_config(
-        KINDS_CONFIG.replace('language = "en"', f'language = "{lang}"'), "staywatch.toml"
-    )
-    person = config.person("bishnu-tamang")
-    assert person is not None
+    messages = _every_kind_rendered(lang, per_occurrence=2)
     direct, sealed = MaildirTransport(tmp_path / "direct"), MaildirTransport(tmp_path / "sealed")
-    sent = 0
-    for occurrence in plan(config, date(2026, 1, 1), date(2028, 12, 31)):
-        if occurrence.person != person.id:
-            continue
-        for reminder in occurrence.reminders[:2]:
-            message = render_reminder(
-                config,
-                person,
-                occurrence,
-                reminder,
-                now=reminder.due,
-                ack_url="https://staywatch.example.org/act/t",
-                feed_url="https://staywatch.example.org/calendar/t.ics",
-            )
-            await direct.send(message)
-            await sealed.send(seal(message))
-            sent += 1
-    assert sent > 10
+    for message in messages:
+        await direct.send(message)
+        await sealed.send(seal(message))
 
     def files(root: Path) -> list[bytes]:
         return sorted(p.read_bytes() for p in (root / "new").iterdir())
 
+    assert len(messages) > 10
     assert files(tmp_path / "direct") == files(tmp_path / "sealed")
-    assert len(files(tmp_path / "sealed")) == sent
+    assert len(files(tmp_path / "sealed")) == len(messages)
