@@ -31,7 +31,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
 
 # The long fault-injection scenarios (kill -9 bursts, a stopped PostgreSQL, two
-# daemons, a restart storm, a five-day soak): about 15 minutes; see docs/reliability.md.
+# daemons, a restart storm, a five-day soak): about 17 minutes; see docs/reliability.md.
 # They stop and start the local PostgreSQL cluster once.
 reliability: $(STAMP)
 	$(BIN)/pytest -q -rP -m slow tests/reliability $(PYTEST_ARGS)
