@@ -145,12 +145,7 @@ class Dispatcher:
             )
             if not claims:
                 break
-            writer = _CountingWriter(self.store, self.clock, stats)
-            try:
-                await self._send_batch(claims, stats, writer, send_by)
-            finally:
-                await writer.flush()
-                self.max_commit_lag = max(self.max_commit_lag, writer.max_lag)
+            await self._send_batch(claims, stats, send_by)
             if len(claims) < BATCH:
                 break
         return stats
@@ -160,11 +155,7 @@ class Dispatcher:
         return targets_of(config, claim.person, claim.deadline, claim.occurrence)
 
     async def _send_batch(
-        self,
-        claims: list[Claim],
-        stats: DispatchStats,
-        writer: OutcomeWriter,
-        send_by: float = float("inf"),
+        self, claims: list[Claim], stats: DispatchStats, send_by: float = float("inf")
     ) -> None:
         """Send every due target of the claims; nothing about one reminder stops another."""
         config = self._config()
@@ -449,12 +440,17 @@ class Dispatcher:
             writer.close(claim, bool(outcomes), known)
 
         late: list[Claim] = []
-        results = await asyncio.gather(*(one(c) for c in live), return_exceptions=True)
-        for claim, item in zip(live, results, strict=True):
-            if isinstance(item, BaseException):
-                # Unreachable by design (each target is isolated); if it happens the
-                # claim's lease runs out and the reminder goes out again, once.
-                log.error("dispatching %s failed: %r", claim.key, item)
+        writer = _CountingWriter(self.store, self.clock, stats)
+        try:
+            results = await asyncio.gather(*(one(c) for c in live), return_exceptions=True)
+            for claim, item in zip(live, results, strict=True):
+                if isinstance(item, BaseException):
+                    # Unreachable by design (each target is isolated); if it happens the
+                    # claim's lease runs out and the reminder goes out again, once.
+                    log.error("dispatching %s failed: %r", claim.key, item)
+        finally:
+            await writer.flush()
+            self.max_commit_lag = max(self.max_commit_lag, writer.max_lag)
         if late:
             log.warning("the lease ran out before %d reminders were sent; released", len(late))
             stats.released += len(late)

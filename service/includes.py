@@ -28,6 +28,8 @@ def include_matches(base: Path, pattern: str) -> list[Path]:
         return [root]
     try:
         return sorted(root.glob(rest))
+    # What Path.glob raises for a pattern it cannot take: ValueError ("**" inside a
+    # name), IndexError, and NotImplementedError for a non-relative one (Python 3.11).
     except (ValueError, IndexError, NotImplementedError) as exc:
         raise ValueError(
             f'is not a file pattern ({exc or type(exc).__name__}); write e.g. "people/*.toml"'

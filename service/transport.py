@@ -60,11 +60,9 @@ class Sealed:
     sender: str
     recipients: tuple[str, ...]
     message_id: str
-    #: :func:`~service.mailwire.message_bytes` with SMTP line endings (CRLF).
-    data: bytes
-
-    def __str__(self) -> str:
-        return f"<sealed message {self.message_id}>"
+    #: :func:`~service.mailwire.message_bytes` with SMTP line endings (CRLF); kept
+    #: out of the repr, which would put a whole body (and its links) in a log line.
+    data: bytes = field(repr=False)
 
 
 #: What a transport sends.

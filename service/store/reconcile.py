@@ -75,8 +75,8 @@ def planned_rows(occurrences: Iterable[Occurrence]) -> dict[str, dict[str, dict[
 class PlannedRows:
     """What the plan decides for some people's reminders, ready to reconcile.
 
-    Pure data built by :func:`planned_for`, so that a worker thread can build
-    the next batch while the store writes this one.
+    Pure data built by :func:`planned_for`, so that it is built in the planning
+    thread and the event loop only writes it.
     """
 
     #: person -> key -> the row values the plan decides (see :func:`planned_rows`).
