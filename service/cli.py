@@ -824,7 +824,7 @@ def import_command(ctx: click.Context, csv_file: Path, into: str, dry_run: bool)
     from service.importer import plan_import, write_import
 
     path = _config_path(ctx)
-    result = plan_import(path, csv_file, into)
+    result = plan_import(path, csv_file, into, today=_validation_today())
     if dry_run:
         diff = result.diff()
         click.echo(diff if diff else "No changes.", nl=not diff)

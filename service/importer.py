@@ -583,11 +583,18 @@ def _show_path(path: Path, base: Path) -> str:
         return str(path)
 
 
-def plan_import(config_path: Path, csv_path: Path, into: str = DEFAULT_TARGET) -> ImportResult:
+def plan_import(
+    config_path: Path,
+    csv_path: Path,
+    into: str = DEFAULT_TARGET,
+    *,
+    today: date | None = None,
+) -> ImportResult:
     """Check every row of ``csv_path`` and work out the new people file.
 
-    Raises :class:`ImportProblems` listing every bad row, or :class:`ConfigError`
-    when the config itself does not validate now.
+    With ``today``, the result is checked as ``staywatch check`` checks it on that
+    day (a birth after it is refused). Raises :class:`ImportProblems` listing every
+    bad row, or :class:`ConfigError` when the config itself does not validate now.
     """
     config = load_config(config_path)
     base = config_path.absolute().parent
@@ -685,7 +692,9 @@ def plan_import(config_path: Path, csv_path: Path, into: str = DEFAULT_TARGET) -
     result.csv_path, result.config_path = csv_path, config_path
     result.include_pattern, result.target_stat = include_pattern, target_stat
 
-    mapped = _validate(config_path, main_text, base, target, patterns, new_text, people_index)
+    mapped = _validate(
+        config_path, main_text, base, target, patterns, new_text, people_index, today
+    )
     reported = {(row, order) for row, order, _ in problems}
     for number, column, message in mapped:
         if number is None:
@@ -868,6 +877,7 @@ def _validate(
     patterns: Sequence[str],
     new_text: str,
     index_of: Mapping[int, int],
+    today: date | None,
 ) -> list[tuple[int | None, str, str]]:
     """Run parse_config on the whole result; each problem as (row, column, message).
 
@@ -889,7 +899,7 @@ def _validate(
     head = tomlkit.dumps(doc).rstrip("\n") + "\n\n"
     offset = head.count("\n")
     try:
-        parse_config(head + new_text, config_path)
+        parse_config(head + new_text, config_path, today=today)
     except ConfigError as exc:
         problems = list(exc.problems)
     else:

@@ -6,11 +6,12 @@ import csv
 import io
 import tomllib
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from click.testing import CliRunner, Result
 
 from service.cli import main
@@ -252,3 +253,24 @@ def test_problems_name_the_row_and_the_column(config: Path, tmp_path: Path) -> N
         f"{source}:7:born: 2026-02-30 is not a date; write a real calendar date as YYYY-MM-DD",
     ]
     assert not (tmp_path / "people").exists()
+
+
+@time_machine.travel(datetime(2026, 12, 2, 9, 0, tzinfo=UTC), tick=False)
+def test_a_birth_after_today_is_refused_as_check_refuses_it(config: Path, tmp_path: Path) -> None:
+    # What import writes must pass `staywatch check`, which refuses a birth after today.
+    rows = [
+        {"id": "g", "name": "G", "email": "g@example.org", "born": "2027-12-01"},
+        {"id": "h", "name": "H", "email": "h@example.org", "born": "2026-12-02"},
+    ]
+    source = write_csv(tmp_path / "future.csv", rows)
+    result = run("import", str(source), "-c", str(config))
+    assert result.exit_code == 1, result.output
+    problems = result.stderr.splitlines()[1:]
+    assert problems and all(p.startswith(f"{source}:2:born: ") for p in problems), problems
+    assert "2027-12-01 is in the future" in problems[0]
+    assert not (tmp_path / "people").exists()
+    # Born today (a day that has begun somewhere on Earth) is fine.
+    rows.pop(0)
+    result = run("import", str(write_csv(tmp_path / "today.csv", rows)), "-c", str(config))
+    assert result.exit_code == 0, result.output
+    assert run("check", "-c", str(config)).exit_code == 0
