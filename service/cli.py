@@ -409,6 +409,14 @@ def _deadlines(
             notes.append(f"moved from {o.nominal}: " + ", ".join(m.reason for m in o.moved))
         if o.closed:
             notes.append(f"offices closed ({o.closed})")
+        if o.limit == "stay":
+            notes.append("the period of stay ends first")
+        elif o.limit == "exemption":
+            notes.append(
+                "1 or 2 years after leaving"
+                if o.texts_key != o.kind
+                else "check the period of stay does not end sooner (until)"
+            )
         ahead = [r for r in o.reminders if r.due.date() >= today]
         rows.append(
             (

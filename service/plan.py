@@ -7,7 +7,7 @@ same config and window give the same tuples, in the same order, every time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from service.config import (
     RegistrationChange,
     StayExpiry,
     WorkplaceChange,
+    _DeadlineBase,
 )
 from service.keys import Duration, ReminderKey, resolve_wall_time
 from service.rules import (
@@ -120,6 +121,8 @@ class Occurrence:
     limit: Literal["exemption", "stay"] | None = None
     #: registration_change: what changed (passport, name, ...).
     what: str | None = None
+    #: The deadline as the config gives it, for :attr:`inputs` (not part of equality).
+    source: Deadline | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -134,7 +137,21 @@ class Occurrence:
             return f"{self.kind}:permit"
         if self.kind == "registration_change" and self.what == "passport":
             return f"{self.kind}:passport"
+        if self.kind == "reentry" and self.limit and getattr(self.source, "until", None):
+            # Both ends are known: the texts say which one comes first.
+            return f"{self.kind}:{self.limit}"
         return self.kind
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The deadline's own inputs as the config gives them (``departed``, ``born`` ...).
+
+        Dates and instants as ISO 8601 text; an input left out is null. Empty when
+        the occurrence was not planned from a config deadline.
+        """
+        if self.source is None:
+            return {}
+        return {name: _as_json(getattr(self.source, name)) for name in _input_names(self.source)}
 
     def as_json(self) -> dict[str, Any]:
         """The stable JSON object of ``deadlines --json``."""
@@ -159,7 +176,24 @@ class Occurrence:
             "step": self.step,
             "limit": self.limit,
             "what": self.what,
+            "inputs": self.inputs,
         }
+
+
+#: Fields every deadline has (id, title, remind ...): not a kind's inputs.
+_COMMON_FIELDS = frozenset({"kind", *_DeadlineBase.model_fields})
+
+
+def _input_names(deadline: Deadline) -> list[str]:
+    return [name for name in type(deadline).model_fields if name not in _COMMON_FIELDS]
+
+
+def _as_json(value: object) -> object:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,6 +495,7 @@ def _occurrence(
         step=nominal.step,
         limit=nominal.limit,
         what=deadline.what if isinstance(deadline, RegistrationChange) else None,
+        source=deadline,
     )
 
 

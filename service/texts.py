@@ -15,7 +15,7 @@ context (msgctxt), so translators see which deadline a sentence belongs to.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -1012,6 +1012,28 @@ KIND_TEXTS: dict[str, KindText] = {
         action=NP_("custom", "Mark “%(title)s” (%(date)s) as done"),
     ),
 }
+
+# A re-entry whose period of stay is known (``until``) says which end comes first.
+KIND_TEXTS["reentry:stay"] = replace(
+    KIND_TEXTS["reentry"],
+    what=NP_(
+        "reentry:stay",
+        "After you leave Korea, you can come back without a re-entry permit within one year "
+        "(two years for permanent residents, F-5), but not after your period of stay ends "
+        "(Immigration Act art. 30). Your period of stay ends first, so this date is its last "
+        "day.",
+    ),
+)
+KIND_TEXTS["reentry:exemption"] = replace(
+    KIND_TEXTS["reentry"],
+    what=NP_(
+        "reentry:exemption",
+        "After you leave Korea, you can come back without a re-entry permit within one year "
+        "(two years for permanent residents, F-5), but not after your period of stay ends "
+        "(Immigration Act art. 30). Your period of stay ends later, so this date is the last "
+        "day of the year (two years for F-5) after you left.",
+    ),
+)
 
 #: With auto-debit the person only has to keep the account funded.
 _AUTOPAY_STEPS = (

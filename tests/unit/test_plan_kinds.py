@@ -117,6 +117,15 @@ def test_reentry(inputs: str, deadline: date, limit: str) -> None:
     found = only(f'kind = "reentry"\n{inputs}', offices=OFFICE)
     assert (found.nominal, found.date, found.limit) == (deadline, deadline, limit)
     assert found.as_json()["limit"] == limit
+    # With both ends known the texts say which one applies; without `until`, that the
+    # period of stay may end sooner.
+    assert found.texts_key == (f"reentry:{limit}" if "until" in inputs else "reentry")
+    given = dict(line.split(" = ") for line in inputs.splitlines())
+    assert found.as_json()["inputs"] == {
+        "departed": given["departed"],
+        "permanent": given.get("permanent") == "true",
+        "until": given.get("until"),
+    }
     assert dues(found) == days_before(deadline, 60, 30, 14, 7, 0)  # and no overdue repeat
     assert [str(e.due) for e in found.escalations] == [at9(deadline - timedelta(days=30))]
     assert found.window_start is None
@@ -472,3 +481,26 @@ def test_the_example_plans_each_new_kind() -> None:
     assert baby.closed == "Korean New Year"
     assert [r.due.date() for r in baby.reminders if r.closed_notice] == [date(2027, 2, 5)]
     json.dumps([o.as_json() for o in found])  # serialisable as deadlines --json prints it
+
+
+def test_deadlines_json_gives_each_new_kinds_inputs() -> None:
+    # What an office's script needs to check the dates: the inputs as the config has them.
+    found = plan(load_config(EXAMPLE), date(2026, 11, 1), date(2028, 12, 31))
+    inputs = {(o.person, o.deadline): o.as_json()["inputs"] for o in found}
+    assert inputs[("wang-fang", "trip")] == {
+        "departed": "2027-01-28",
+        "permanent": False,
+        "until": "2027-03-14",
+    }
+    assert inputs[("pham-thi-lan", "baby")] == {"born": "2026-11-10"}
+    assert inputs[("pham-thi-lan", "son-arc")] == {"born": "2010-03-15"}
+    assert inputs[("pham-thi-lan", "new-passport")] == {"changed": "2026-11-26", "what": "passport"}
+    assert inputs[("bishnu-tamang", "job")] == {"ended": "2026-11-30", "applied": None}
+    assert inputs[("sita-gurung", "job")] == {"ended": "2026-10-12", "applied": "2026-10-20"}
+    assert inputs[("aziz-karimov", "nhis-join")] == {
+        "entry": "2026-11-16",
+        "status": "D-2",
+        "registered": "2026-12-04",
+    }
+    # Every kind has them, an older kind too.
+    assert all(o.as_json()["inputs"] for o in found)

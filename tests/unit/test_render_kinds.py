@@ -214,3 +214,32 @@ def test_a_workplace_change_on_a_closed_day_names_the_employment_center(
     for immigration in ("Immigration offices", "HiKorea", "하이코리아", "출입국", "出入境"):
         assert immigration not in body
     assert "1350" in body
+
+
+#: The period of stay ends first / after the year / is not given: what the mail says.
+_REENTRY_CASES = [
+    ("until = 2027-03-14", "Your period of stay ends first, so this date is its last day."),
+    ("until = 2029-06-30", "Your period of stay ends later, so this date is the last day"),
+    ("", "This date is whichever comes first."),
+]
+
+
+@pytest.mark.parametrize(("given", "said"), _REENTRY_CASES)
+def test_a_reentry_mail_says_which_end_applies(given: str, said: str) -> None:
+    config = parse_config(
+        CONFIG.split("[[person]]")[0]
+        + '[[person]]\nid = "a"\nname = "A"\nemail = ["a@example.org"]\n'
+        + f'[[person.deadline]]\nid = "trip"\nkind = "reentry"\ndeparted = 2027-01-28\n{given}\n',
+        "staywatch.toml",
+    )
+    (occurrence,) = plan(config, date(2027, 1, 1), date(2029, 12, 31))
+    person = config.person("a")
+    assert person is not None
+    reminder = occurrence.reminders[0]
+    message = render_reminder(
+        config, person, occurrence, reminder, now=reminder.due, ack_url=ACK, feed_url=FEED
+    )
+    text = " ".join(text_of(message).split())
+    assert said in text
+    others = {s for _, s in _REENTRY_CASES} - {said}
+    assert not any(o in text for o in others)

@@ -61,7 +61,12 @@ def test_english_korean_and_chinese_have_catalogs() -> None:
 
 
 #: Texts of the occurrences that read differently from their kind's (Occurrence.texts_key).
-VARIANTS = {"registration_change:passport", "workplace_change:permit"}
+VARIANTS = {
+    "registration_change:passport",
+    "workplace_change:permit",
+    "reentry:stay",
+    "reentry:exemption",
+}
 
 
 def test_every_kind_has_its_texts() -> None:
