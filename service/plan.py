@@ -254,8 +254,11 @@ def plan_person(
             isinstance(deadline, Custom) and deadline.rrule is not None
         )
         seen: set[date] = set()
+        offsets = _Offsets(config, deadline)
         for nominal in _nominals(deadline, start, end, tz):
-            occurrence = _occurrence(config, person, deadline, nominal, calendar, tz, send_time)
+            occurrence = _occurrence(
+                config, person, deadline, nominal, calendar, tz, send_time, offsets
+            )
             # A roll can land two nominal dates (Saturday, Sunday) on one business day.
             if occurrence.date in seen:
                 continue
@@ -399,6 +402,32 @@ def _rrule_dates(deadline: Custom, start: date, end: date) -> Iterator[_Nominal]
         yield _Nominal(when.date())
 
 
+class _Offsets:
+    """One deadline's lead times and overdue repeats with their key texts, worked out once.
+
+    ``overdue`` holds (repeat, its key text, True) like :meth:`leads`.
+
+    A monthly premium has a dozen occurrences, each with the same offsets.
+    """
+
+    __slots__ = ("_config", "_deadline", "_leads", "overdue", "own_leads")
+
+    def __init__(self, config: Config, deadline: Deadline) -> None:
+        self._config, self._deadline = config, deadline
+        self._leads: dict[Step | None, tuple[tuple[Duration, str, bool], ...]] = {}
+        self.overdue = tuple((d, d.iso(), d.negative) for d in overdue_times(deadline))
+        self.own_leads = has_own_lead_times(config, deadline)
+
+    def leads(self, step: Step | None) -> tuple[tuple[Duration, str, bool], ...]:
+        """(lead time, its key text, whether it falls after the date), in order."""
+        found = self._leads.get(step)
+        if found is None:
+            found = self._leads[step] = tuple(
+                (d, d.iso(), d.negative) for d in lead_times(self._config, self._deadline, step)
+            )
+        return found
+
+
 def _occurrence(
     config: Config,
     person: Person,
@@ -407,6 +436,7 @@ def _occurrence(
     calendar: BusinessCalendar,
     tz: ZoneInfo,
     send_time: time,
+    offsets: _Offsets,
 ) -> Occurrence:
     rule = roll_of(deadline)
     day, moved = calendar.roll(nominal.nominal, rule)
@@ -421,39 +451,41 @@ def _occurrence(
         closed = calendar.closed_reason(day)
 
     reminders: dict[str, Reminder] = {}
+    # The key of each reminder is this prefix and its offset (str(ReminderKey(...))).
+    prefix = f"{person.id}/{deadline.id}/{day.isoformat()}/"
 
-    def add(offset: Duration, *, closed_notice: bool = False) -> None:
-        text = offset.iso()
+    def add(offset: Duration, text: str, overdue: bool, closed_notice: bool = False) -> None:
         if text in reminders:
             return
-        key = str(ReminderKey(person.id, deadline.id, day, text))
         reminders[text] = Reminder(
-            key=key,
-            person=person.id,
-            deadline=deadline.id,
-            kind=deadline.kind,
-            date=day,
-            offset=text,
-            due=offset.before(anchor, tz),
-            overdue=offset.negative,
-            closed_notice=closed_notice,
+            prefix + text,
+            person.id,
+            deadline.id,
+            deadline.kind,
+            day,
+            text,
+            offset.before(anchor, tz),
+            overdue,
+            closed_notice,
         )
 
-    for lead in lead_times(config, deadline, nominal.step):
-        add(lead)
-    if nominal.remind_on and not has_own_lead_times(config, deadline):
+    for lead, text, overdue in offsets.leads(nominal.step):
+        add(lead, text, overdue)
+    if nominal.remind_on and not offsets.own_leads:
         for event in nominal.remind_on:
             if event <= day:
-                add(Duration.of_days((day - event).days))
-    for after in overdue_times(deadline):
-        add(after)
+                extra = Duration.of_days((day - event).days)
+                add(extra, extra.iso(), extra.negative)
+    for after, text, overdue in offsets.overdue:
+        add(after, text, overdue)
     if closed is not None:
         # Offices (and HiKorea's online filing) are shut on the deadline day:
         # make sure the person hears on the last day they can still act.
         last_open = calendar.last_business_day_before(day)
         planned_days = {r.due.astimezone(tz).date() for r in reminders.values()}
         if last_open not in planned_days:
-            add(Duration.of_days((day - last_open).days), closed_notice=True)
+            notice = Duration.of_days((day - last_open).days)
+            add(notice, notice.iso(), notice.negative, closed_notice=True)
 
     ordered = tuple(sorted(reminders.values(), key=lambda r: (r.due, r.key)))
     escalations: list[Reminder] = []

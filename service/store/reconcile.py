@@ -51,19 +51,28 @@ class _Stored:
 def planned_rows(occurrences: Iterable[Occurrence]) -> dict[str, dict[str, dict[str, Any]]]:
     """person -> key -> the row values the plan decides for that reminder."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
+    # Many reminders share an instant (09:00 on the same day): each is converted once.
+    # Keyed with the fold too: two local times in one zone compare equal by their
+    # wall-clock reading alone, so 01:30 before and after a DST fall-back would meet.
+    utc: dict[tuple[datetime, int], datetime] = {}
     for occ in occurrences:
         bucket = out.setdefault(occ.person, {})
         ends = to_utc(occ.ends)
+        own = occ.key  # the occurrence of every reminder but an escalation
         for r in (*occ.reminders, *occ.escalations):
+            seen = (r.due, r.due.fold)
+            due = utc.get(seen)
+            if due is None:
+                due = utc[seen] = to_utc(r.due)
             bucket[r.key] = {
                 "key": r.key,
                 "person": r.person,
                 "deadline": r.deadline,
                 "kind": r.kind,
-                "occurrence": r.occurrence,
+                "occurrence": r.occurrence if r.office else own,
                 "occurrence_date": r.date,
                 "offset": r.offset,
-                "due": to_utc(r.due),
+                "due": due,
                 "ends": ends,
                 "overdue": r.overdue,
                 "closed_notice": r.closed_notice,
@@ -89,19 +98,33 @@ def planned_for(occurrences: Iterable[Occurrence], people: Collection[str]) -> P
     """The rows and fingerprints of ``people`` (a person without occurrences has none)."""
     rows: dict[str, dict[str, dict[str, Any]]] = {person: {} for person in people}
     rows |= planned_rows(occurrences)
-    return PlannedRows(rows, {person: fingerprint(r.values()) for person, r in rows.items()})
+    texts: dict[datetime, str] = {}
+    return PlannedRows(rows, {person: fingerprint(r.values(), texts) for person, r in rows.items()})
 
 
-def fingerprint(rows: Iterable[dict[str, Any]]) -> str:
-    """A digest of what the plan decides for one person's reminders, order-independent."""
+def fingerprint(rows: Iterable[dict[str, Any]], texts: dict[datetime, str] | None = None) -> str:
+    """A digest of what the plan decides for one person's reminders, order-independent.
+
+    ``texts`` may carry instants' ISO texts from one call to the next (a cache).
+    The rows' instants are UTC (:func:`planned_rows` converts them): equal instants
+    in two zones would compare equal and share one cached text.
+    """
+    iso = {} if texts is None else texts
+
+    def iso_of(when: datetime) -> str:
+        found = iso.get(when)
+        if found is None:
+            found = iso[when] = when.isoformat()
+        return found
+
     lines = sorted(
-        f"{r['key']}|{r['kind']}|{r['due'].isoformat()}|{r['ends'].isoformat()}"
+        f"{r['key']}|{r['kind']}|{iso_of(r['due'])}|{iso_of(r['ends'])}"
         f"|{int(r['overdue'])}|{int(r['closed_notice'])}"
         for r in rows
     )
     # The digest of every line followed by a newline, hashed in one call.
-    text = "\n".join(lines) + "\n" if lines else ""
-    return hashlib.sha256(text.encode()).hexdigest()
+    joined = "\n".join(lines) + "\n" if lines else ""
+    return hashlib.sha256(joined.encode()).hexdigest()
 
 
 async def reconcile(

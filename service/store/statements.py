@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
-from operator import itemgetter
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import Boolean, Date, Table
@@ -55,18 +54,7 @@ def upsert(
 def _sqlite_converter(column_type: TypeEngine[Any]) -> Callable[[Any], Any] | None:
     """What the column's SQLAlchemy type would do to a value on SQLite, done directly."""
     if isinstance(column_type, UTCDateTime):
-        # Reminders share instants (the send time of a day, ``now``): convert each once.
-        seen: dict[datetime, str | None] = {}
-
-        def instant(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            text = seen.get(value)
-            if text is None:
-                text = seen[value] = sqlite_instant(value)
-            return text
-
-        return instant
+        return lambda v: None if v is None else sqlite_instant(v)
     if isinstance(column_type, Date):
         return lambda v: None if v is None else v.isoformat()
     if isinstance(column_type, Boolean):
@@ -94,18 +82,15 @@ async def bulk_insert_ignore(
         await conn.execute(insert_ignore(dialect, table), list(rows))
         return
     names = list(rows[0])
-    converters = [
-        (i, fn)
-        for i, name in enumerate(names)
-        if (fn := _sqlite_converter(table.c[name].type)) is not None
-    ]
-    pick = itemgetter(*names)
-    values: list[tuple[Any, ...]] = []
-    for row in rows:
-        picked = list(pick(row))
-        for i, fn in converters:
-            picked[i] = fn(picked[i])
-        values.append(tuple(picked))
+    # Column by column, each distinct value converted once: reminders share a few
+    # instants, dates and flags, and the lists are mapped without a Python call per value.
+    columns = [[row[name] for row in rows] for name in names]
+    for i, name in enumerate(names):
+        convert = _sqlite_converter(table.c[name].type)
+        if convert is not None:
+            done = {value: convert(value) for value in set(columns[i])}
+            columns[i] = list(map(done.__getitem__, columns[i]))
+    values = list(zip(*columns, strict=True))
     quoted = ", ".join(f'"{name}"' for name in names)
     marks = ", ".join("?" for _ in names)
     sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks}) ON CONFLICT DO NOTHING'
