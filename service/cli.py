@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from service.config import Config
+    from service.planahead import PlanAhead
     from service.quickread import Facts, UpcomingRow
 
 T = TypeVar("T")
@@ -725,6 +726,8 @@ def preview(ctx: click.Context, key: str, fmt: str) -> None:
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Run the daemon: scheduler, delivery, calendar feed and config reload."""
+    # Started first: the child plans while this process imports the daemon.
+    ahead = _plan_ahead(_config_path(ctx))
     from service.daemon import run_daemon
     from service.logs import configure
 
@@ -732,8 +735,15 @@ def run(ctx: click.Context) -> None:
         "DEBUG" if "--debug" in sys.argv else os.environ.get("STAYWATCH_LOG_LEVEL", "INFO"),
         json_lines=os.environ.get("STAYWATCH_LOG_FORMAT") == "json",
     )
-    code = run_daemon(_config_path(ctx))
+    code = run_daemon(_config_path(ctx), ahead=ahead)
     ctx.exit(code)
+
+
+def _plan_ahead(path: Path) -> PlanAhead | None:
+    """A child planning the config while the daemon starts, when a cold start is likely."""
+    from service.planahead import PlanAhead, wanted
+
+    return PlanAhead.start(path) if wanted(path) else None
 
 
 @main.command("feed-url")

@@ -37,6 +37,7 @@ from service.metrics import CONFIG_OK
 from service.offices import OfficeRow, office_zone, record_config_change
 from service.offices import office_rows as rows_of_office
 from service.plan import Occurrence, plan
+from service.planahead import PlanAhead
 from service.publish import (
     ADMIN_SCOPE,
     build_document,
@@ -57,6 +58,9 @@ from service.web import CachedFeed, make_app
 from service.worker import off_loop
 
 log = logging.getLogger("staywatch")
+
+#: The longest a /healthz answer is reused while this process writes nothing (seconds).
+SNAPSHOT_MAX_AGE = 1.0
 
 #: How often a running daemon re-reads token generations (``feed-url --rotate``).
 TOKEN_RECHECK_SECONDS = 1.0
@@ -85,16 +89,26 @@ class _WebServer:
             await asyncio.wait_for(self.runner.cleanup(), STOP_CLOSE_SECONDS)
 
 
-def run_daemon(path: Path) -> int:
-    """Run until SIGTERM/SIGINT; return the exit status."""
-    return asyncio.run(Daemon(path).run())
+def run_daemon(path: Path, *, ahead: PlanAhead | None = None) -> int:
+    """Run until SIGTERM/SIGINT; return the exit status.
+
+    ``ahead`` is a child process already planning ``path`` (see :mod:`service.planahead`).
+    """
+    try:
+        return asyncio.run(Daemon(path, ahead=ahead).run())
+    finally:
+        if ahead is not None:
+            ahead.close()
 
 
 class Daemon:
     """One running staywatch instance."""
 
-    def __init__(self, path: Path, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, path: Path, *, clock: Clock | None = None, ahead: PlanAhead | None = None
+    ) -> None:
         self.path = path
+        self._ahead = ahead
         self.clock: Clock = clock or SystemClock()
         self.config_errors: list[str] = []
         self._config: Config | None = None
@@ -112,6 +126,10 @@ class Daemon:
         self._stop = asyncio.Event()
         self._lock_file: IO[str] | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._snapshot: tuple[tuple[object, ...], float, dict[str, Any]] | None = None
+        self._snapshot_reading: tuple[tuple[object, ...], asyncio.Future[dict[str, Any]]] | None = (
+            None
+        )
         self.notifier = Notifier()
 
     # -- what the web server borrows -------------------------------------------
@@ -244,7 +262,27 @@ class Daemon:
         return stopped
 
     async def snapshot(self) -> dict[str, Any]:
-        """The health object of /healthz."""
+        """The health object of /healthz.
+
+        Read once for any number of requests in flight, and kept while this
+        process has written nothing, the config is the same and it is younger
+        than :data:`SNAPSHOT_MAX_AGE` (what other processes write shows within
+        that): a monitor polling hard, or a flood of requests, costs the store
+        one read at a time, not one per request.
+        """
+        state = (self.store.commits, id(self._config), tuple(self.config_errors))
+        kept = self._snapshot
+        if kept is not None and kept[0] == state and time.monotonic() - kept[1] < SNAPSHOT_MAX_AGE:
+            return dict(kept[2])
+        # A read in flight serves this request only if it began after the last write.
+        reading = self._snapshot_reading
+        if reading is None or reading[1].done() or reading[0] != state:
+            future = asyncio.ensure_future(self._read_snapshot(state))
+            reading = self._snapshot_reading = (state, future)
+        return dict(await asyncio.shield(reading[1]))
+
+    async def _read_snapshot(self, state: tuple[object, ...]) -> dict[str, Any]:
+        started = time.monotonic()
         snapshot = await status_snapshot(
             self.path,
             config=self.config,
@@ -254,6 +292,8 @@ class Daemon:
         )
         snapshot["db"] = snapshot["db_ok"]
         snapshot["daemon"] = "running"
+        # Kept as of before the reads: a write that ended meanwhile makes it stale.
+        self._snapshot = (state, started, snapshot)
         return snapshot
 
     # -- life cycle ---------------------------------------------------------------
@@ -296,7 +336,9 @@ class Daemon:
         # brought up to date, and nothing is sent before the plan is stored.
         web_server = await self._start_web()
         try:
-            await replan(self.config, self.store, self.clock.now(), skip_unchanged=True)
+            await replan(
+                self.config, self.store, self.clock.now(), skip_unchanged=True, ahead=self._ahead
+            )
         except BaseException:
             await web_server.close()
             raise

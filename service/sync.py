@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import pickle
 import time
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,14 +13,14 @@ from service.basis import PLAN_BASIS, plan_basis
 from service.config import Config
 from service.metrics import PLAN_SECONDS
 from service.plan import plan, store_window
+from service.planahead import PLAN_BATCH, PlanAhead, PlanAheadError
 from service.rules import BusinessCalendar
 from service.store import PlannedRows, ReconcileStats, Store, planned_for
 from service.worker import off_loop
 
 log = logging.getLogger(__name__)
 
-#: People planned and reconciled together in a full re-plan.
-PLAN_BATCH = 200
+__all__ = ["PLAN_BATCH", "replan"]
 
 
 async def replan(
@@ -29,13 +30,17 @@ async def replan(
     *,
     people: Collection[str] | None = None,
     skip_unchanged: bool = False,
+    ahead: PlanAhead | None = None,
 ) -> ReconcileStats:
     """Plan ``people`` (default: everyone) and reconcile their reminders into the store.
 
     People in the store but no longer in the config have their pending
     reminders skipped when the whole config is re-planned. With
     ``skip_unchanged`` (a daemon start) a full re-plan is skipped when the
-    config, the day and the code are those of the last full re-plan.
+    config, the day and the code are those of the last full re-plan. ``ahead``
+    is a child process planning the same full re-plan (see
+    :mod:`service.planahead`): its batches are used when it planned from this
+    basis, and planning goes on here if it fails part-way.
     """
     started = time.perf_counter()
     today = now.astimezone(ZoneInfo(config.service.timezone)).date()
@@ -58,8 +63,14 @@ async def replan(
     # In parts: a whole plan held at once costs about 1.5 KB per reminder, and
     # memory the daemon took once it keeps for good. Planned and fingerprinted
     # off the event loop: an odd config must not stall sending, HTTP or a stop.
-    for first in range(0, len(ids), PLAN_BATCH):
-        rows = await off_loop(rows_of, ids[first : first + PLAN_BATCH])
+    batches = [ids[first : first + PLAN_BATCH] for first in range(0, len(ids), PLAN_BATCH)]
+    done = 0
+    if ahead is not None and people is None:
+        async for rows in _planned_ahead(ahead, basis, batches):
+            stats += await store.reconcile(rows, people=rows.prints, window_start=start, now=now)
+            done += 1
+    for batch in batches[done:]:
+        rows = await off_loop(rows_of, batch)
         stats += await store.reconcile(rows, people=rows.prints, window_start=start, now=now)
     gone: list[str] = []
     if people is None:
@@ -82,3 +93,25 @@ async def replan(
         extra={"action": "plan"},
     )
     return stats
+
+
+async def _planned_ahead(
+    ahead: PlanAhead, basis: str, batches: list[list[str]]
+) -> AsyncIterator[PlannedRows]:
+    """The child's batches, in order, as long as they are the ones ``batches`` names."""
+    try:
+        if await off_loop(ahead.read_basis) != basis:
+            log.info("the plan made ahead is of another config or day: planning here")
+            return
+        log.info("using the plan made ahead by a second process")
+        for batch in batches:
+            rows = await off_loop(ahead.read_batch)
+            if rows is None or list(rows.prints) != batch:
+                raise PlanAheadError("its batches are not this config's people")
+            yield rows
+        if await off_loop(ahead.read_batch) is not None:
+            raise PlanAheadError("it planned more people than this config has")
+    except (PlanAheadError, OSError, pickle.UnpicklingError, EOFError) as exc:
+        log.warning("planning ahead failed (%s): planning here instead", exc)
+    finally:
+        await off_loop(ahead.close)

@@ -85,6 +85,11 @@ class Store:
         return self._db.dialect
 
     @property
+    def commits(self) -> int:
+        """How many write transactions this process has ended (committed or not)."""
+        return self._db.commits
+
+    @property
     def url(self) -> str:
         """The database URL with any password masked."""
         return mask_url(self._db.url)

@@ -191,6 +191,8 @@ class Database:
         self.url = engine.url
         self.dialect = engine.dialect.name
         self._write_lock = asyncio.Lock()
+        #: Write transactions this process committed (what a cached read can be checked by).
+        self.commits = 0
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -215,6 +217,9 @@ class Database:
                         yield conn
             except (DBAPIError, OSError) as exc:
                 raise usage_error(self.url, exc) from exc
+            finally:
+                # Counted even when the outcome is unknown: a cache checked by it re-reads.
+                self.commits += 1
 
 
 async def check_connection(engine: AsyncEngine) -> None:

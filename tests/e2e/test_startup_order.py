@@ -23,7 +23,8 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from service.config import load_config
-from service.store import Store
+from service.planahead import MIN_PEOPLE
+from service.store import ReconcileStats, Store
 from service.sync import replan
 from tests.fixtures.daemon import (
     DaemonProcess,
@@ -80,11 +81,11 @@ def healthz(port: int) -> dict[str, Any] | None:
         return None
 
 
-async def _plan(path: Path) -> None:
+async def _plan(path: Path) -> ReconcileStats:
     config = load_config(path)
     store = await Store.open(config.database_url)
     try:
-        await replan(config, store, datetime.now(UTC))
+        return await replan(config, store, datetime.now(UTC))
     finally:
         await store.close()
 
@@ -165,3 +166,39 @@ def test_a_first_start_answers_healthz_while_it_plans(
     # The port answered before the plan was stored: fewer reminders than in the end.
     assert first["pending"] < final["pending"]
     assert daemon.stop() == 0
+
+
+def test_a_first_start_of_many_people_uses_the_plan_made_ahead(
+    tmp_path: Path,
+    held: tuple[HeldHandler, int],
+    run_daemon: Callable[..., DaemonProcess],
+) -> None:
+    _, smtp_port = held
+    port = free_port()
+    later = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    people = "".join(person(f"p{n:03d}", daily("check-in", later)) for n in range(MIN_PEOPLE + 50))
+    config = tmp_path / "staywatch.toml"
+    config.write_text(
+        '[service]\ntimezone = "Asia/Seoul"\ndatabase = "sqlite:///var/staywatch.db"\n'
+        'secret_file = "var/secret"\n'
+        '\n[mail]\ntransport = "smtp"\nfrom = "staywatch <staywatch@example.org>"\n'
+        f'host = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = 60\n'
+        f'\n[feed]\nlisten = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}"\n' + people,
+        encoding="utf-8",
+    )
+    daemon = run_daemon(config)
+    daemon.wait_ready()
+    planned = wait_until(lambda: healthz(port), 10, "/healthz after READY")
+    assert daemon.stop() == 0
+    assert any("using the plan made ahead by a second process" in line for line in daemon.lines)
+    assert not any("planning ahead failed" in line for line in daemon.lines)
+
+    # A plan made in this process finds every person's reminders as it would store them.
+    stats = asyncio.run(_plan(config))
+    assert (stats.unchanged, stats.changed) == (MIN_PEOPLE + 50, 0)
+    # And a restart has nothing to plan.
+    again = run_daemon(config)
+    again.wait_ready()
+    assert healthz(port) == {**planned, "last_plan": healthz(port)["last_plan"]}
+    assert again.stop() == 0
+    assert not any("plan made ahead" in line for line in again.lines)

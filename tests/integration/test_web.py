@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from icalendar import Calendar
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
+import service.daemon as daemon_module
 from service.publish import ack_url
 from service.status import PUBLIC_HEALTH
 from service.store.models import metadata
@@ -587,6 +589,50 @@ async def test_healthz_reports_and_turns_503_on_a_broken_config(web_daemon: WebD
     fixed = json.loads((await poll(healthy, what="/healthz to recover")).body)
     assert fixed["config_ok"] is True
     assert fixed["last_reload"]
+
+
+async def test_healthz_reads_the_store_once_for_many_requests_and_again_after_a_write(
+    web_daemon: WebDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = web_daemon.store
+    reads = 0
+    real_counts = store.counts
+
+    async def counts() -> dict[str, int]:
+        nonlocal reads
+        reads += 1
+        return await real_counts()
+
+    monkeypatch.setattr(store, "counts", counts)
+    await store.set_meta("probe", "1")  # a write: what was read before is stale
+    # A burst of monitors (or a flood): one read of the store answers them all.
+    replies = await asyncio.gather(*(web_daemon.request("GET", "/healthz") for _ in range(40)))
+    assert {r.status for r in replies} == {200}
+    assert reads == 1
+    before = json.loads(replies[0].body)
+    await web_daemon.request("GET", "/healthz")
+    assert reads == 1
+
+    # A write of this process shows at once: an acknowledgement stops pending reminders.
+    row = next(r for r in await store.reminders() if r.status == "pending")
+    stopped = await store.acknowledge(
+        row.occurrence,
+        person=row.person,
+        deadline=row.deadline,
+        occurrence_date=row.occurrence_date,
+        by="cli",
+        at=web_daemon.clock.now(),
+    )
+    assert stopped >= 1
+    after = json.loads((await web_daemon.request("GET", "/healthz")).body)
+    assert reads == 2
+    assert after["acknowledged"] == before["acknowledged"] + stopped
+    assert after["pending"] == before["pending"] - stopped
+
+    # What other processes write shows once the answer is old enough.
+    monkeypatch.setattr(daemon_module, "SNAPSHOT_MAX_AGE", 0.0)
+    await web_daemon.request("GET", "/healthz")
+    assert reads == 3
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

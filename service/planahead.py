@@ -1,0 +1,215 @@
+"""Plan a whole config in a second process while the daemon starts.
+
+On a cold start (a new database, or a config or day the store has no plan of)
+the daemon has to plan every reminder and store it. Planning is pure Python
+and holds the interpreter lock, so in one process it cannot overlap with the
+inserts or with the daemon's own imports. ``staywatch run`` therefore starts
+``python -m service.planahead CONFIG`` first, when the store is SQLite and its
+plan is not the config's of today: the child plans in batches of
+:data:`PLAN_BATCH` people, as :func:`service.sync.replan` would,
+and streams each batch's :class:`~service.store.PlannedRows` through a pipe,
+while the daemon imports, opens the store and starts serving.
+
+The daemon takes the batches only when the child planned the same config on
+the same day (the plan basis it sends first is the daemon's own); otherwise,
+or if the child fails, it plans in-process as before. Nothing is lost either
+way: the child writes nothing, and the store is reconciled by the daemon alone.
+
+The wire: frames of one type byte, an 8-byte big-endian length and the payload:
+``B`` the plan basis (ASCII), ``R`` one batch (a pickle), ``E`` why the child
+gave up (UTF-8), ``Z`` the end. The pickles come from our own child over a
+private pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import select
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.store import PlannedRows
+
+#: People planned and reconciled together in a full re-plan (here or in the child).
+PLAN_BATCH = 200
+#: Longest wait for one frame: a child this slow is stuck, and the daemon plans itself.
+FRAME_TIMEOUT_SECONDS = 120.0
+
+_HEAD = 9  # type byte + length
+
+
+class PlanAheadError(Exception):
+    """The child's plan cannot be used (it failed, stalled or sent something unexpected)."""
+
+
+def wanted(path: Path) -> bool:
+    """True when a cold start is likely: a SQLite store whose plan is not of this config.
+
+    Cheap and conservative: anything unexpected says no, and the daemon plans
+    in-process as it always did.
+    """
+    try:
+        from zoneinfo import ZoneInfo
+
+        from service.basis import PLAN_BASIS, plan_basis
+        from service.clock import SystemClock
+        from service.configcache import load_config_cached
+
+        config = load_config_cached(path)
+        url = config.database_url
+        if not url.startswith("sqlite:///") or len(config.people) < MIN_PEOPLE:
+            return False
+        database = Path(url.removeprefix("sqlite:///"))
+        today = SystemClock().now().astimezone(ZoneInfo(config.service.timezone)).date()
+        if not database.exists():
+            return True
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (PLAN_BASIS,)).fetchone()
+        finally:
+            conn.close()
+        return row is None or row[0] != plan_basis(config, today)
+    except Exception:
+        return False
+
+
+#: Below this many people planning takes less than the child's start-up.
+MIN_PEOPLE = 200
+
+
+class PlanAhead:
+    """The daemon's end of a planning child: its basis, then its batches."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self._process = process
+        assert process.stdout is not None
+        self._pipe: IO[bytes] = process.stdout
+        self.basis: str | None = None
+
+    @classmethod
+    def start(cls, path: Path) -> PlanAhead | None:
+        """Start planning ``path`` in a child process; None if it could not be started."""
+        env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "service.planahead", str(path)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                close_fds=True,
+            )
+        except OSError:
+            return None
+        return cls(process)
+
+    def read_basis(self) -> str:
+        """The basis the child planned from (blocking; call it off the event loop)."""
+        kind, payload = self._frame()
+        if kind != b"B":
+            raise PlanAheadError(self._unexpected(kind, payload))
+        self.basis = payload.decode("ascii")
+        return self.basis
+
+    def read_batch(self) -> PlannedRows | None:
+        """The next batch, or None at the end (blocking; call it off the event loop)."""
+        kind, payload = self._frame()
+        if kind == b"Z":
+            return None
+        if kind != b"R":
+            raise PlanAheadError(self._unexpected(kind, payload))
+        rows: PlannedRows = pickle.loads(payload)
+        return rows
+
+    def close(self) -> None:
+        """Stop the child if it still runs, and reap it."""
+        with contextlib.suppress(OSError):
+            self._pipe.close()
+        if self._process.poll() is None:
+            with contextlib.suppress(OSError):
+                self._process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+            self._process.wait(timeout=5)
+
+    def _frame(self) -> tuple[bytes, bytes]:
+        head = self._read(_HEAD)
+        return head[:1], self._read(int.from_bytes(head[1:], "big"))
+
+    def _read(self, size: int) -> bytes:
+        parts: list[bytes] = []
+        fd = self._pipe.fileno()
+        while size:
+            ready, _, _ = select.select([fd], [], [], FRAME_TIMEOUT_SECONDS)
+            if not ready:
+                raise PlanAheadError(f"no answer in {FRAME_TIMEOUT_SECONDS:.0f} s")
+            chunk = os.read(fd, min(size, 1 << 20))
+            if not chunk:
+                code = self._process.poll()
+                raise PlanAheadError(f"the planning process ended early (exit status {code})")
+            parts.append(chunk)
+            size -= len(chunk)
+        return b"".join(parts)
+
+    @staticmethod
+    def _unexpected(kind: bytes, payload: bytes) -> str:
+        if kind == b"E":
+            return payload.decode("utf-8", "replace")
+        return f"unexpected frame {kind!r}"
+
+
+def _write(out: IO[bytes], kind: bytes, payload: bytes) -> None:
+    out.write(kind + len(payload).to_bytes(_HEAD - 1, "big"))
+    out.write(payload)
+    out.flush()
+
+
+def _child(path: Path, out: IO[bytes]) -> None:
+    """Plan ``path`` as a full re-plan would and write the frames to ``out``."""
+    from zoneinfo import ZoneInfo
+
+    from service.basis import plan_basis
+    from service.clock import SystemClock
+    from service.configcache import load_config_cached
+    from service.plan import plan, store_window
+    from service.rules import BusinessCalendar
+    from service.store.reconcile import planned_for
+
+    config = load_config_cached(path)
+    today = SystemClock().now().astimezone(ZoneInfo(config.service.timezone)).date()
+    _write(out, b"B", plan_basis(config, today).encode("ascii"))
+    start, end = store_window(config, today)
+    calendar = BusinessCalendar.for_config(config)
+    ids = [p.id for p in config.people]
+    for first in range(0, len(ids), PLAN_BATCH):
+        batch = ids[first : first + PLAN_BATCH]
+        occurrences = plan(
+            config, start, end, people=batch, singles_unbounded=True, calendar=calendar
+        )
+        rows = planned_for(occurrences, batch)
+        _write(out, b"R", pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+    _write(out, b"Z", b"")
+
+
+def main(argv: list[str]) -> int:
+    """``python -m service.planahead CONFIG``: the child's side (see the module doc)."""
+    out = sys.stdout.buffer
+    try:
+        _child(Path(argv[0]), out)
+    except BrokenPipeError:
+        return 1  # the daemon no longer wants the plan
+    except Exception as exc:  # told to the daemon, which plans in-process instead
+        with contextlib.suppress(OSError):
+            _write(out, b"E", f"{type(exc).__name__}: {exc}".encode()[:2000])
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,218 @@
+"""Planning ahead in a child process: the same store as planning in-process, or a fallback."""
+
+from __future__ import annotations
+
+import logging
+import select
+import sqlite3
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from service.basis import plan_basis
+from service.config import Config, load_config
+from service.plan import plan, store_window
+from service.planahead import MIN_PEOPLE, PlanAhead, PlanAheadError, wanted
+from service.rules import BusinessCalendar
+from service.store import Store, planned_for
+from service.sync import PLAN_BATCH, replan
+
+#: Enough people for three batches, the last one short.
+PEOPLE = 2 * PLAN_BATCH + 37
+
+
+def write_config(folder: Path, people: int = PEOPLE, *, database: str | None = None) -> Path:
+    lines = [
+        "[service]",
+        'timezone = "Asia/Seoul"',
+        f'database = "{database or f"sqlite:///{folder}/staywatch.db"}"',
+        "horizon_days = 400",
+    ]
+    for n in range(people):
+        lines += [
+            "[[person]]",
+            f'id = "p{n:04d}"',
+            f'name = "Person {n}"',
+            f'email = ["p{n}@example.org"]',
+            "  [[person.deadline]]",
+            '  id = "visa"',
+            '  kind = "stay_expiry"',
+            f"  date = 2027-{1 + n % 12:02d}-{1 + n % 28:02d}",
+            "  [[person.deadline]]",
+            '  id = "nhis"',
+            '  kind = "nhis_premium"',
+            "  start = 2026-12-01",
+        ]
+    path = folder / "staywatch.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def today_of(config: Config) -> date:
+    return datetime.now(UTC).astimezone(ZoneInfo(config.service.timezone)).date()
+
+
+def stored(database: Path) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(database)
+    try:
+        return (
+            conn.execute(
+                'SELECT "key", person, kind, occurrence, occurrence_date, "offset", due, ends, '
+                'overdue, closed_notice, status FROM reminders ORDER BY "key"'
+            ).fetchall()
+            + conn.execute(
+                "SELECT person, fingerprint FROM person_plans ORDER BY person"
+            ).fetchall()
+        )
+    finally:
+        conn.close()
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STAYWATCH_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_the_child_plans_what_a_full_replan_plans_here(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    config = load_config(path)
+    today = today_of(config)
+    ahead = PlanAhead.start(path)
+    assert ahead is not None
+    try:
+        assert ahead.read_basis() == plan_basis(config, today)
+        start, end = store_window(config, today)
+        calendar = BusinessCalendar.for_config(config)
+        ids = [p.id for p in config.people]
+        for first in range(0, len(ids), PLAN_BATCH):
+            batch = ids[first : first + PLAN_BATCH]
+            here = planned_for(
+                plan(config, start, end, people=batch, singles_unbounded=True, calendar=calendar),
+                batch,
+            )
+            assert ahead.read_batch() == here
+        assert ahead.read_batch() is None
+    finally:
+        ahead.close()
+
+
+async def test_a_replan_from_the_child_stores_what_planning_here_stores(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    stores = {}
+    for name, use_child in (("a", True), ("b", False)):
+        path = write_config(tmp_path / name)
+        config = load_config(path)
+        assert wanted(path)
+        ahead = PlanAhead.start(path) if use_child else None
+        store = await Store.open(config.database_url)
+        try:
+            stats = await replan(config, store, datetime.now(UTC), skip_unchanged=True, ahead=ahead)
+        finally:
+            await store.close()
+            if ahead is not None:
+                ahead.close()
+        assert stats.changed == PEOPLE
+        stores[name] = stored(tmp_path / name / "staywatch.db")
+        # The plan is now the config's of today: the next start needs no child.
+        assert not wanted(path)
+    assert stores["a"] == stores["b"]
+    assert len(stores["a"]) > PEOPLE * 20
+
+
+async def test_a_child_that_fails_part_way_leaves_the_rest_to_this_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    results = []
+    for name, fail in (("a", True), ("b", False)):
+        path = write_config(tmp_path / name)
+        config = load_config(path)
+        ahead = PlanAhead.start(path) if fail else None
+        if ahead is not None:
+            # The basis and the first batch arrive, then the child is gone.
+            ahead.read_basis()
+            first = ahead.read_batch()
+            assert first is not None
+            ahead._process.kill()
+            ahead._process.wait()
+            ahead = _Replayed(ahead, plan_basis(config, today_of(config)), first)
+        store = await Store.open(config.database_url)
+        try:
+            with caplog.at_level(logging.WARNING, logger="service.sync"):
+                await replan(config, store, datetime.now(UTC), ahead=ahead)  # type: ignore[arg-type]
+        finally:
+            await store.close()
+        results.append(stored(tmp_path / name / "staywatch.db"))
+    assert results[0] == results[1]
+    assert "planning ahead failed (the planning process ended early" in caplog.text
+
+
+class _Replayed:
+    """A child's end that gives back what was read already, then reads on."""
+
+    def __init__(self, ahead: PlanAhead, basis: str, first: object) -> None:
+        self._ahead, self._basis, self._first = ahead, basis, first
+
+    def read_basis(self) -> str:
+        return self._basis
+
+    def read_batch(self) -> object:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return self._ahead.read_batch()
+
+    def close(self) -> None:
+        self._ahead.close()
+
+
+async def test_a_child_of_another_config_is_not_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_config(tmp_path)
+    ahead = PlanAhead.start(path)
+    assert ahead is not None
+    # The file changes after the child read it (its basis is on the way): one person less.
+    assert select.select([ahead._pipe], [], [], 60)[0]
+    write_config(tmp_path, PEOPLE - 1)
+    config = load_config(path)
+    store = await Store.open(config.database_url)
+    try:
+        with caplog.at_level(logging.INFO, logger="service.sync"):
+            stats = await replan(config, store, datetime.now(UTC), ahead=ahead)
+    finally:
+        await store.close()
+        ahead.close()
+    assert stats.changed == PEOPLE - 1
+    assert "the plan made ahead is of another config or day: planning here" in caplog.text
+    assert f"p{PEOPLE - 1:04d}" not in {row[0] for row in stored(tmp_path / "staywatch.db")}
+
+
+def test_a_child_that_cannot_read_the_config_says_why(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    ahead = PlanAhead.start(path.with_name("missing.toml"))
+    assert ahead is not None
+    try:
+        with pytest.raises(PlanAheadError, match=r"missing\.toml"):
+            ahead.read_basis()
+    finally:
+        ahead.close()
+    assert ahead._process.returncode is not None
+
+
+def test_only_a_sqlite_store_without_todays_plan_of_enough_people_is_planned_ahead(
+    tmp_path: Path,
+) -> None:
+    assert wanted(write_config(tmp_path))
+    assert not wanted(write_config(tmp_path, MIN_PEOPLE - 1))
+    assert not wanted(
+        write_config(tmp_path, database="postgresql+asyncpg://postgres@127.0.0.1/test")
+    )
+    assert not wanted(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[service\n", encoding="utf-8")
+    assert not wanted(bad)
