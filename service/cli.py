@@ -740,10 +740,10 @@ def run(ctx: click.Context) -> None:
 
 
 def _plan_ahead(path: Path) -> PlanAhead | None:
-    """A child planning the config while the daemon starts, when a cold start is likely."""
-    from service.planahead import PlanAhead, wanted
+    """A child that plans the config while the daemon starts, if the store needs a plan."""
+    from service.planahead import PlanAhead, worth_starting
 
-    return PlanAhead.start(path) if wanted(path) else None
+    return PlanAhead.start(path) if worth_starting() else None
 
 
 @main.command("feed-url")

@@ -4,21 +4,25 @@ On a cold start (a new database, or a config or day the store has no plan of)
 the daemon has to plan every reminder and store it. Planning is pure Python
 and holds the interpreter lock, so in one process it cannot overlap with the
 inserts or with the daemon's own imports. ``staywatch run`` therefore starts
-``python -m service.planahead CONFIG`` first, when the store is SQLite and its
-plan is not the config's of today: the child plans in batches of
-:data:`PLAN_BATCH` people, as :func:`service.sync.replan` would,
-and streams each batch's :class:`~service.store.PlannedRows` through a pipe,
-while the daemon imports, opens the store and starts serving.
+``python -m service.planahead CONFIG`` before anything else: the child reads
+the config and, when the store is SQLite, the config has :data:`MIN_PEOPLE`
+people or more and the store holds no plan of this config and day, plans it
+in batches (a small one first, so that storing starts early, then
+:data:`PLAN_BATCH` people each, as :func:`service.sync.replan` would) and
+streams each batch's :class:`~service.store.PlannedRows` through a pipe, while
+the daemon imports, opens the store and starts serving. Otherwise it says it
+is not needed and exits.
 
 The daemon takes the batches only when the child planned the same config on
-the same day (the plan basis it sends first is the daemon's own); otherwise,
-or if the child fails, it plans in-process as before. Nothing is lost either
-way: the child writes nothing, and the store is reconciled by the daemon alone.
+the same day (the plan basis it sends first is the daemon's own) and they
+follow the config's people in order; otherwise, or if the child fails, it
+plans the rest in-process as before. Nothing is lost either way: the child
+writes nothing, and the store is reconciled by the daemon alone.
 
 The wire: frames of one type byte, an 8-byte big-endian length and the payload:
-``B`` the plan basis (ASCII), ``R`` one batch (a pickle), ``E`` why the child
-gave up (UTF-8), ``Z`` the end. The pickles come from our own child over a
-private pipe.
+``B`` the plan basis (ASCII), ``R`` one batch (a pickle), ``Z`` the end; or
+``N`` why planning ahead is not needed, or ``E`` why the child gave up (UTF-8).
+The pickles come from our own child over a private pipe.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import date
+
+    from service.config import Config
     from service.store import PlannedRows
 
 #: People planned and reconciled together in a full re-plan (here or in the child).
@@ -47,41 +54,46 @@ class PlanAheadError(Exception):
     """The child's plan cannot be used (it failed, stalled or sent something unexpected)."""
 
 
-def wanted(path: Path) -> bool:
-    """True when a cold start is likely: a SQLite store whose plan is not of this config.
+#: Below this many people planning takes less than the child's start-up.
+MIN_PEOPLE = 200
+#: The child's first batch: small, so that the daemon starts storing early.
+FIRST_BATCH = 40
 
-    Cheap and conservative: anything unexpected says no, and the daemon plans
-    in-process as it always did.
+
+def worth_starting() -> bool:
+    """False on one core: the child would only take turns with the daemon."""
+    return (os.cpu_count() or 1) > 1
+
+
+def not_needed(config: Config, today: date) -> str | None:
+    """Why planning ``config`` ahead is not worth it on ``today``, or None when it is.
+
+    Conservative: a store that cannot be read says "not needed", and the daemon
+    plans in-process as it always did.
     """
+    from service.basis import PLAN_BASIS, plan_basis
+
+    url = config.database_url
+    if not url.startswith("sqlite:///"):
+        return "not a SQLite store"
+    if len(config.people) < MIN_PEOPLE:
+        return f"fewer than {MIN_PEOPLE} people"
+    database = Path(url.removeprefix("sqlite:///"))
+    if not database.exists():
+        return None
+    import sqlite3
+
     try:
-        from zoneinfo import ZoneInfo
-
-        from service.basis import PLAN_BASIS, plan_basis
-        from service.clock import SystemClock
-        from service.configcache import load_config_cached
-
-        config = load_config_cached(path)
-        url = config.database_url
-        if not url.startswith("sqlite:///") or len(config.people) < MIN_PEOPLE:
-            return False
-        database = Path(url.removeprefix("sqlite:///"))
-        today = SystemClock().now().astimezone(ZoneInfo(config.service.timezone)).date()
-        if not database.exists():
-            return True
-        import sqlite3
-
         conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1)
         try:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (PLAN_BASIS,)).fetchone()
         finally:
             conn.close()
-        return row is None or row[0] != plan_basis(config, today)
-    except Exception:
-        return False
-
-
-#: Below this many people planning takes less than the child's start-up.
-MIN_PEOPLE = 200
+    except sqlite3.Error as exc:
+        return f"the store cannot be read ({exc})"
+    if row is not None and row[0] == plan_basis(config, today):
+        return "the store has the plan of this config and day"
+    return None
 
 
 class PlanAhead:
@@ -92,6 +104,8 @@ class PlanAhead:
         assert process.stdout is not None
         self._pipe: IO[bytes] = process.stdout
         self.basis: str | None = None
+        #: Why the child did not plan (its ``N`` frame), once read.
+        self.declined: str | None = None
 
     @classmethod
     def start(cls, path: Path) -> PlanAhead | None:
@@ -110,9 +124,15 @@ class PlanAhead:
             return None
         return cls(process)
 
-    def read_basis(self) -> str:
-        """The basis the child planned from (blocking; call it off the event loop)."""
+    def read_basis(self) -> str | None:
+        """The basis the child plans from, or None if it found planning ahead not needed.
+
+        Blocking; call it off the event loop.
+        """
         kind, payload = self._frame()
+        if kind == b"N":
+            self.declined = payload.decode("utf-8", "replace")
+            return None
         if kind != b"B":
             raise PlanAheadError(self._unexpected(kind, payload))
         self.basis = payload.decode("ascii")
@@ -171,7 +191,7 @@ def _write(out: IO[bytes], kind: bytes, payload: bytes) -> None:
 
 
 def _child(path: Path, out: IO[bytes]) -> None:
-    """Plan ``path`` as a full re-plan would and write the frames to ``out``."""
+    """Plan ``path`` as a full re-plan would, if needed, and write the frames to ``out``."""
     from zoneinfo import ZoneInfo
 
     from service.basis import plan_basis
@@ -183,17 +203,23 @@ def _child(path: Path, out: IO[bytes]) -> None:
 
     config = load_config_cached(path)
     today = SystemClock().now().astimezone(ZoneInfo(config.service.timezone)).date()
+    reason = not_needed(config, today)
+    if reason is not None:
+        _write(out, b"N", reason.encode())
+        return
     _write(out, b"B", plan_basis(config, today).encode("ascii"))
     start, end = store_window(config, today)
     calendar = BusinessCalendar.for_config(config)
     ids = [p.id for p in config.people]
-    for first in range(0, len(ids), PLAN_BATCH):
-        batch = ids[first : first + PLAN_BATCH]
+    first = 0
+    while first < len(ids):
+        batch = ids[first : first + (FIRST_BATCH if first == 0 else PLAN_BATCH)]
         occurrences = plan(
             config, start, end, people=batch, singles_unbounded=True, calendar=calendar
         )
         rows = planned_for(occurrences, batch)
         _write(out, b"R", pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+        first += len(batch)
     _write(out, b"Z", b"")
 
 

@@ -40,8 +40,24 @@ async def replan(
     config, the day and the code are those of the last full re-plan. ``ahead``
     is a child process planning the same full re-plan (see
     :mod:`service.planahead`): its batches are used when it planned from this
-    basis, and planning goes on here if it fails part-way.
+    basis, planning goes on here if it fails part-way, and it is stopped
+    before this returns.
     """
+    try:
+        return await _replan(config, store, now, people, skip_unchanged, ahead)
+    finally:
+        if ahead is not None:
+            await off_loop(ahead.close)
+
+
+async def _replan(
+    config: Config,
+    store: Store,
+    now: datetime,
+    people: Collection[str] | None,
+    skip_unchanged: bool,
+    ahead: PlanAhead | None,
+) -> ReconcileStats:
     started = time.perf_counter()
     today = now.astimezone(ZoneInfo(config.service.timezone)).date()
     basis = await off_loop(plan_basis, config, today) if people is None else ""
@@ -63,14 +79,13 @@ async def replan(
     # In parts: a whole plan held at once costs about 1.5 KB per reminder, and
     # memory the daemon took once it keeps for good. Planned and fingerprinted
     # off the event loop: an odd config must not stall sending, HTTP or a stop.
-    batches = [ids[first : first + PLAN_BATCH] for first in range(0, len(ids), PLAN_BATCH)]
-    done = 0
+    done = 0  # people stored from the child's batches, in the config's order
     if ahead is not None and people is None:
-        async for rows in _planned_ahead(ahead, basis, batches):
+        async for rows in _planned_ahead(ahead, basis, ids):
             stats += await store.reconcile(rows, people=rows.prints, window_start=start, now=now)
-            done += 1
-    for batch in batches[done:]:
-        rows = await off_loop(rows_of, batch)
+            done += len(rows.prints)
+    for first in range(done, len(ids), PLAN_BATCH):
+        rows = await off_loop(rows_of, ids[first : first + PLAN_BATCH])
         stats += await store.reconcile(rows, people=rows.prints, window_start=start, now=now)
     gone: list[str] = []
     if people is None:
@@ -96,22 +111,26 @@ async def replan(
 
 
 async def _planned_ahead(
-    ahead: PlanAhead, basis: str, batches: list[list[str]]
+    ahead: PlanAhead, basis: str, ids: list[str]
 ) -> AsyncIterator[PlannedRows]:
-    """The child's batches, in order, as long as they are the ones ``batches`` names."""
+    """The child's batches, in order, as long as they follow ``ids`` from the first."""
     try:
-        if await off_loop(ahead.read_basis) != basis:
+        theirs = await off_loop(ahead.read_basis)
+        if theirs is None:
+            log.debug("not planned ahead: %s", ahead.declined)
+            return
+        if theirs != basis:
             log.info("the plan made ahead is of another config or day: planning here")
             return
         log.info("using the plan made ahead by a second process")
-        for batch in batches:
-            rows = await off_loop(ahead.read_batch)
-            if rows is None or list(rows.prints) != batch:
+        done = 0
+        while (rows := await off_loop(ahead.read_batch)) is not None:
+            batch = list(rows.prints)
+            if not batch or batch != ids[done : done + len(batch)]:
                 raise PlanAheadError("its batches are not this config's people")
+            done += len(batch)
             yield rows
-        if await off_loop(ahead.read_batch) is not None:
-            raise PlanAheadError("it planned more people than this config has")
+        if done != len(ids):
+            raise PlanAheadError("it ended before planning everyone")
     except (PlanAheadError, OSError, pickle.UnpicklingError, EOFError) as exc:
         log.warning("planning ahead failed (%s): planning here instead", exc)
-    finally:
-        await off_loop(ahead.close)

@@ -14,13 +14,13 @@ import pytest
 from service.basis import plan_basis
 from service.config import Config, load_config
 from service.plan import plan, store_window
-from service.planahead import MIN_PEOPLE, PlanAhead, PlanAheadError, wanted
+from service.planahead import FIRST_BATCH, MIN_PEOPLE, PlanAhead, PlanAheadError
 from service.rules import BusinessCalendar
 from service.store import Store, planned_for
 from service.sync import PLAN_BATCH, replan
 
-#: Enough people for three batches, the last one short.
-PEOPLE = 2 * PLAN_BATCH + 37
+#: Enough people for a small first batch and three more, the last one short.
+PEOPLE = FIRST_BATCH + 2 * PLAN_BATCH + 37
 
 
 def write_config(folder: Path, people: int = PEOPLE, *, database: str | None = None) -> Path:
@@ -86,8 +86,9 @@ def test_the_child_plans_what_a_full_replan_plans_here(tmp_path: Path) -> None:
         start, end = store_window(config, today)
         calendar = BusinessCalendar.for_config(config)
         ids = [p.id for p in config.people]
-        for first in range(0, len(ids), PLAN_BATCH):
-            batch = ids[first : first + PLAN_BATCH]
+        sizes = [FIRST_BATCH, PLAN_BATCH, PLAN_BATCH, 37]
+        for n, size in enumerate(sizes):
+            batch = ids[sum(sizes[:n]) : sum(sizes[:n]) + size]
             here = planned_for(
                 plan(config, start, end, people=batch, singles_unbounded=True, calendar=calendar),
                 batch,
@@ -105,7 +106,6 @@ async def test_a_replan_from_the_child_stores_what_planning_here_stores(tmp_path
     for name, use_child in (("a", True), ("b", False)):
         path = write_config(tmp_path / name)
         config = load_config(path)
-        assert wanted(path)
         ahead = PlanAhead.start(path) if use_child else None
         store = await Store.open(config.database_url)
         try:
@@ -116,8 +116,14 @@ async def test_a_replan_from_the_child_stores_what_planning_here_stores(tmp_path
                 ahead.close()
         assert stats.changed == PEOPLE
         stores[name] = stored(tmp_path / name / "staywatch.db")
-        # The plan is now the config's of today: the next start needs no child.
-        assert not wanted(path)
+        # The plan is now the config's of today: a child started again does not plan.
+        again = PlanAhead.start(path)
+        assert again is not None
+        try:
+            assert again.read_basis() is None
+            assert again.declined == "the store has the plan of this config and day"
+        finally:
+            again.close()
     assert stores["a"] == stores["b"]
     assert len(stores["a"]) > PEOPLE * 20
 
@@ -204,15 +210,50 @@ def test_a_child_that_cannot_read_the_config_says_why(tmp_path: Path) -> None:
     assert ahead._process.returncode is not None
 
 
+def declined(path: Path) -> str | None:
+    """What a child started on ``path`` says instead of a basis (None: it plans)."""
+    ahead = PlanAhead.start(path)
+    assert ahead is not None
+    try:
+        return None if ahead.read_basis() is not None else ahead.declined
+    finally:
+        ahead.close()
+
+
 def test_only_a_sqlite_store_without_todays_plan_of_enough_people_is_planned_ahead(
     tmp_path: Path,
 ) -> None:
-    assert wanted(write_config(tmp_path))
-    assert not wanted(write_config(tmp_path, MIN_PEOPLE - 1))
-    assert not wanted(
-        write_config(tmp_path, database="postgresql+asyncpg://postgres@127.0.0.1/test")
-    )
-    assert not wanted(tmp_path / "missing.toml")
-    bad = tmp_path / "bad.toml"
-    bad.write_text("[service\n", encoding="utf-8")
-    assert not wanted(bad)
+    assert declined(write_config(tmp_path)) is None
+    assert declined(write_config(tmp_path, MIN_PEOPLE - 1)) == f"fewer than {MIN_PEOPLE} people"
+    postgres = write_config(tmp_path, database="postgresql+asyncpg://postgres@127.0.0.1/test")
+    assert declined(postgres) == "not a SQLite store"
+
+
+async def test_a_child_that_declines_leaves_the_plan_to_this_process(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MIN_PEOPLE - 1)
+    config = load_config(path)
+    ahead = PlanAhead.start(path)
+    assert ahead is not None
+    store = await Store.open(config.database_url)
+    try:
+        stats = await replan(config, store, datetime.now(UTC), skip_unchanged=True, ahead=ahead)
+    finally:
+        await store.close()
+    assert stats.changed == MIN_PEOPLE - 1
+    # Stopped and reaped before replan returned.
+    assert ahead._process.returncode is not None
+
+
+async def test_a_start_with_nothing_to_plan_stops_the_child(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    config = load_config(path)
+    store = await Store.open(config.database_url)
+    try:
+        await replan(config, store, datetime.now(UTC))
+        ahead = PlanAhead.start(path)
+        assert ahead is not None
+        stats = await replan(config, store, datetime.now(UTC), skip_unchanged=True, ahead=ahead)
+    finally:
+        await store.close()
+    assert stats.unchanged == PEOPLE
+    assert ahead._process.returncode is not None
