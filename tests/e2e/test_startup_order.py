@@ -140,16 +140,11 @@ def daily(did: str, start: str) -> str:
     )
 
 
-def test_a_first_start_answers_healthz_while_it_plans(
-    tmp_path: Path,
-    held: tuple[HeldHandler, int],
-    run_daemon: Callable[..., DaemonProcess],
-) -> None:
-    _, smtp_port = held
-    port = free_port()
-    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
-    people = "".join(person(f"p{n:03d}", daily("check-in", tomorrow)) for n in range(PLANNED))
-    config = tmp_path / "staywatch.toml"
+def daily_config(folder: Path, smtp_port: int, port: int, count: int, days: int) -> Path:
+    """A SQLite config of ``count`` people with a daily deadline from ``days`` ahead."""
+    start = (datetime.now(UTC) + timedelta(days=days)).date().isoformat()
+    people = "".join(person(f"p{n:03d}", daily("check-in", start)) for n in range(count))
+    config = folder / "staywatch.toml"
     config.write_text(
         '[service]\ntimezone = "Asia/Seoul"\ndatabase = "sqlite:///var/staywatch.db"\n'
         'secret_file = "var/secret"\n'
@@ -158,6 +153,17 @@ def test_a_first_start_answers_healthz_while_it_plans(
         f'\n[feed]\nlisten = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}"\n' + people,
         encoding="utf-8",
     )
+    return config
+
+
+def test_a_first_start_answers_healthz_while_it_plans(
+    tmp_path: Path,
+    held: tuple[HeldHandler, int],
+    run_daemon: Callable[..., DaemonProcess],
+) -> None:
+    _, smtp_port = held
+    port = free_port()
+    config = daily_config(tmp_path, smtp_port, port, PLANNED, 2)
     daemon = run_daemon(config)
     first = wait_until(lambda: healthz(port), 30, "/healthz to answer")
     daemon.wait_ready()
@@ -175,17 +181,7 @@ def test_a_first_start_of_many_people_uses_the_plan_made_ahead(
 ) -> None:
     _, smtp_port = held
     port = free_port()
-    later = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
-    people = "".join(person(f"p{n:03d}", daily("check-in", later)) for n in range(MIN_PEOPLE + 50))
-    config = tmp_path / "staywatch.toml"
-    config.write_text(
-        '[service]\ntimezone = "Asia/Seoul"\ndatabase = "sqlite:///var/staywatch.db"\n'
-        'secret_file = "var/secret"\n'
-        '\n[mail]\ntransport = "smtp"\nfrom = "staywatch <staywatch@example.org>"\n'
-        f'host = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = 60\n'
-        f'\n[feed]\nlisten = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}"\n' + people,
-        encoding="utf-8",
-    )
+    config = daily_config(tmp_path, smtp_port, port, MIN_PEOPLE + 50, 30)
     daemon = run_daemon(config)
     daemon.wait_ready()
     planned = wait_until(lambda: healthz(port), 10, "/healthz after READY")
