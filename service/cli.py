@@ -726,8 +726,9 @@ def preview(ctx: click.Context, key: str, fmt: str) -> None:
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Run the daemon: scheduler, delivery, calendar feed and config reload."""
+    path = _config_path(ctx)
     # Started first: the child plans while this process imports the daemon.
-    ahead = _plan_ahead(_config_path(ctx))
+    ahead = _plan_ahead(path)
     from service.daemon import run_daemon
     from service.logs import configure
 
@@ -735,7 +736,7 @@ def run(ctx: click.Context) -> None:
         "DEBUG" if "--debug" in sys.argv else os.environ.get("STAYWATCH_LOG_LEVEL", "INFO"),
         json_lines=os.environ.get("STAYWATCH_LOG_FORMAT") == "json",
     )
-    code = run_daemon(_config_path(ctx), ahead=ahead)
+    code = run_daemon(path, ahead=ahead)
     ctx.exit(code)
 
 

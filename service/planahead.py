@@ -71,27 +71,24 @@ def not_needed(config: Config, today: date) -> str | None:
     Conservative: a store that cannot be read says "not needed", and the daemon
     plans in-process as it always did.
     """
-    from service.basis import PLAN_BASIS, plan_basis
+    import sqlite3
 
-    url = config.database_url
-    if not url.startswith("sqlite:///"):
+    from service.basis import plan_basis
+    from service.quickread import connect, sqlite_file, stored_basis
+
+    database = sqlite_file(config.database_url)
+    if database is None:
         return "not a SQLite store"
     if len(config.people) < MIN_PEOPLE:
         return f"fewer than {MIN_PEOPLE} people"
-    database = Path(url.removeprefix("sqlite:///"))
     if not database.exists():
         return None
-    import sqlite3
-
     try:
-        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1)
-        try:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?", (PLAN_BASIS,)).fetchone()
-        finally:
-            conn.close()
+        with connect(database, timeout=1) as conn:
+            basis = stored_basis(conn)
     except sqlite3.Error as exc:
         return f"the store cannot be read ({exc})"
-    if row is not None and row[0] == plan_basis(config, today):
+    if basis == plan_basis(config, today):
         return "the store has the plan of this config and day"
     return None
 
@@ -103,7 +100,6 @@ class PlanAhead:
         self._process = process
         assert process.stdout is not None
         self._pipe: IO[bytes] = process.stdout
-        self.basis: str | None = None
         #: Why the child did not plan (its ``N`` frame), once read.
         self.declined: str | None = None
 
@@ -135,8 +131,7 @@ class PlanAhead:
             return None
         if kind != b"B":
             raise PlanAheadError(self._unexpected(kind, payload))
-        self.basis = payload.decode("ascii")
-        return self.basis
+        return payload.decode("ascii")
 
     def read_batch(self) -> PlannedRows | None:
         """The next batch, or None at the end (blocking; call it off the event loop)."""

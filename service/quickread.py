@@ -189,16 +189,23 @@ def _planned_channels(
 
 def _schema_of(path: Path) -> frozenset[str] | None:
     try:
-        with _connect(path) as conn:
+        with connect(path) as conn:
             rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
     except sqlite3.Error:
         return None
     return frozenset(str(row[0]) for row in rows)
 
 
+def stored_basis(conn: sqlite3.Connection) -> str | None:
+    """The plan basis the store keeps (``service.basis.PLAN_BASIS``), or None."""
+    row = conn.execute("SELECT value FROM meta WHERE \"key\" = 'plan_basis'").fetchone()
+    return None if row is None else str(row[0])
+
+
 @contextmanager
-def _connect(path: Path) -> Iterator[sqlite3.Connection]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+def connect(path: Path, timeout: float = 30.0) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the SQLite file ``path``, closed at the end."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
     try:
         yield conn
     finally:
@@ -239,9 +246,8 @@ def upcoming_rows(
     tz = ZoneInfo(facts.timezone)
     low = datetime.combine(start, datetime.min.time(), tzinfo=tz)
     high = datetime.combine(end, datetime.min.time(), tzinfo=tz)
-    with _connect(path) as conn:
-        basis = conn.execute("SELECT value FROM meta WHERE \"key\" = 'plan_basis'").fetchone()
-        if basis is None or basis[0] != basis_for(facts.digest, today):
+    with connect(path) as conn:
+        if stored_basis(conn) != basis_for(facts.digest, today):
             return None
         acks = "SELECT occurrence FROM acknowledgements"
         acked = {
@@ -308,7 +314,7 @@ def fill_status(snapshot: dict[str, Any], path: Path, now: datetime, stale: time
     """
     found: dict[str, Any] = {"config_errors": list(snapshot["config_errors"])}
     try:
-        with _connect(path) as conn:
+        with connect(path) as conn:
             counts = dict.fromkeys(("pending", "sent", "failed", "acknowledged", "skipped"), 0)
             for status, count in conn.execute(
                 "SELECT status, count(*) FROM reminders GROUP BY status"
@@ -379,7 +385,7 @@ def _next_due(conn: sqlite3.Connection) -> datetime | None:
 
 def generation(path: Path, key: str) -> int:
     """A token generation as ``service.publish.generation`` reads it from meta ``key``."""
-    with _connect(path) as conn:
+    with connect(path) as conn:
         row = conn.execute('SELECT value FROM meta WHERE "key" = ?', (key,))
         found = row.fetchone()
     return int(found[0]) if found and found[0] else 0
