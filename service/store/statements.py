@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
+from operator import attrgetter
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import Boolean, Date, Table
@@ -62,6 +63,14 @@ def _sqlite_converter(column_type: TypeEngine[Any]) -> Callable[[Any], Any] | No
     return None
 
 
+def _has_second_reading(instants: list[datetime | None]) -> bool:
+    """True if any instant is the second of a repeated wall-clock reading (``fold``)."""
+    return 1 in map(_FOLD, filter(None, instants))
+
+
+_FOLD: Final = attrgetter("fold")
+
+
 def sqlite_instant(value: datetime) -> str:
     """An instant as UTCDateTime stores it on SQLite: the UTC wall time, fixed width."""
     return to_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
@@ -87,9 +96,15 @@ async def bulk_insert_ignore(
     columns = [[row[name] for row in rows] for name in names]
     for i, name in enumerate(names):
         convert = _sqlite_converter(table.c[name].type)
-        if convert is not None:
-            done = {value: convert(value) for value in set(columns[i])}
-            columns[i] = list(map(done.__getitem__, columns[i]))
+        if convert is None:
+            continue
+        if isinstance(table.c[name].type, UTCDateTime) and _has_second_reading(columns[i]):
+            # Two local times of one zone compare equal by their reading alone, so
+            # 01:30 before and after a fall-back would share one converted value.
+            columns[i] = list(map(convert, columns[i]))
+            continue
+        done = {value: convert(value) for value in set(columns[i])}
+        columns[i] = list(map(done.__getitem__, columns[i]))
     values = list(zip(*columns, strict=True))
     quoted = ", ".join(f'"{name}"' for name in names)
     marks = ", ".join("?" for _ in names)
