@@ -528,17 +528,22 @@ def _set(table: Table, key: str, value: Item) -> None:
         table[key] = value
         return
     last = None
-    for existing, item in body:
+    for index, (existing, item) in enumerate(body):
         if existing is not None and not isinstance(item, (Table, AoT)):
-            last = (existing, item)
+            last = (index, item)
     if last is None:
         table[key] = value
         return
-    # After the table's last value, not after the comments that follow it (those are
-    # usually about the next table) and not after its sub-tables.
     value.trivia.indent = last[1].trivia.indent
     value.trivia.trail = "\r\n" if last[1].trivia.trail.endswith("\r\n") else "\n"
-    table.value._insert_after(last[0], key, value)
+    if last[0] == len(body) - 1:
+        table[key] = value
+        return
+    # After the table's last value, not after the comments that follow it (those are
+    # usually about the next table) and not after its sub-tables. tomlkit has no public
+    # insert; ``_insert_at`` is the helper its releases from 0.13.3 to 0.15 all have
+    # (0.15 dropped ``_insert_after``).
+    table.value._insert_at(last[0] + 1, key, value)
 
 
 def passport_hint(
