@@ -702,10 +702,10 @@ def preview(ctx: click.Context, key: str, fmt: str) -> None:
             click.echo(shown.short.body)
         return
     if fmt == "eml":
+        from service.fullwrite import write_all
         from service.mailwire import message_bytes
 
-        sys.stdout.buffer.write(message_bytes(message, linesep="\n"))
-        sys.stdout.buffer.flush()
+        write_all(sys.stdout.buffer, message_bytes(message, linesep="\n"))
         return
     subtype = "html" if fmt == "html" else "plain"
     part = message.get_body((subtype,))

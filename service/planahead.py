@@ -36,6 +36,8 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from service.fullwrite import write_all
+
 if TYPE_CHECKING:
     from datetime import date
 
@@ -48,6 +50,8 @@ PLAN_BATCH = 200
 FRAME_TIMEOUT_SECONDS = 120.0
 
 _HEAD = 9  # type byte + length
+#: Far above any batch (about 12 KB a person): a longer frame is a garbled length.
+MAX_FRAME = 1 << 30
 
 
 class PlanAheadError(Exception):
@@ -131,7 +135,10 @@ class PlanAhead:
             return None
         if kind != b"B":
             raise PlanAheadError(self._unexpected(kind, payload))
-        return payload.decode("ascii")
+        try:
+            return payload.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise PlanAheadError(f"a garbled plan basis ({exc})") from exc
 
     def read_batch(self) -> PlannedRows | None:
         """The next batch, or None at the end (blocking; call it off the event loop)."""
@@ -140,7 +147,14 @@ class PlanAhead:
             return None
         if kind != b"R":
             raise PlanAheadError(self._unexpected(kind, payload))
-        rows: PlannedRows = pickle.loads(payload)
+        from service.store import PlannedRows
+
+        try:
+            rows = pickle.loads(payload)
+        except Exception as exc:  # whatever a garbled pickle raises
+            raise PlanAheadError(f"a garbled batch ({type(exc).__name__}: {exc})") from exc
+        if not isinstance(rows, PlannedRows):
+            raise PlanAheadError(f"a batch of the wrong type ({type(rows).__name__})")
         return rows
 
     def close(self) -> None:
@@ -155,7 +169,10 @@ class PlanAhead:
 
     def _frame(self) -> tuple[bytes, bytes]:
         head = self._read(_HEAD)
-        return head[:1], self._read(int.from_bytes(head[1:], "big"))
+        size = int.from_bytes(head[1:], "big")
+        if size > MAX_FRAME:
+            raise PlanAheadError(f"a frame of {size:,} bytes, more than a batch can be")
+        return head[:1], self._read(size)
 
     def _read(self, size: int) -> bytes:
         parts: list[bytes] = []
@@ -180,9 +197,7 @@ class PlanAhead:
 
 
 def _write(out: IO[bytes], kind: bytes, payload: bytes) -> None:
-    out.write(kind + len(payload).to_bytes(_HEAD - 1, "big"))
-    out.write(payload)
-    out.flush()
+    write_all(out, kind + len(payload).to_bytes(_HEAD - 1, "big") + payload)
 
 
 def _child(path: Path, out: IO[bytes]) -> None:

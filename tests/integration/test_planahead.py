@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import pickle
 import select
+import signal
 import sqlite3
+import subprocess
+import sys
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -257,3 +264,115 @@ async def test_a_start_with_nothing_to_plan_stops_the_child(tmp_path: Path) -> N
         await store.close()
     assert stats.unchanged == PEOPLE
     assert ahead._process.returncode is not None
+
+
+def test_a_child_stopped_and_continued_while_the_pipe_is_full_sends_every_byte(
+    tmp_path: Path,
+) -> None:
+    # A batch is far larger than a pipe holds: the child blocks in write, and each
+    # stop and continue (job control, a debugger, a cgroup freeze) cuts that write short.
+    path = write_config(tmp_path)
+    config = load_config(path)
+    today = today_of(config)
+    start, end = store_window(config, today)
+    calendar = BusinessCalendar.for_config(config)
+    ids = [p.id for p in config.people]
+    ahead = PlanAhead.start(path)
+    assert ahead is not None
+    pid = ahead._process.pid
+    done = threading.Event()
+
+    def stop_and_continue() -> None:
+        while not done.is_set():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                done.wait(0.001)
+                os.kill(pid, signal.SIGCONT)
+            done.wait(0.002)
+
+    storm = threading.Thread(target=stop_and_continue, daemon=True)
+    storm.start()
+    try:
+        assert ahead.read_basis() == plan_basis(config, today)
+        first = 0
+        while True:
+            # The reader lags, so that the pipe stays full while the child writes.
+            done.wait(0.05)
+            rows = ahead.read_batch()
+            if rows is None:
+                break
+            batch = list(rows.prints)
+            assert batch == ids[first : first + len(batch)]
+            here = plan(config, start, end, people=batch, singles_unbounded=True, calendar=calendar)
+            assert rows == planned_for(here, batch)
+            first += len(batch)
+        assert first == len(ids)
+    finally:
+        done.set()
+        storm.join()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+        ahead.close()
+
+
+def _frame(kind: bytes, payload: bytes, size: int | None = None) -> bytes:
+    return kind + (len(payload) if size is None else size).to_bytes(8, "big") + payload
+
+
+def _garbled(basis: bytes) -> dict[str, bytes]:
+    """What a child might send that is not a plan, after a good basis frame."""
+    good = _frame(b"B", basis)
+    real = pickle.dumps(planned_for([], ["p0000"]), protocol=pickle.HIGHEST_PROTOCOL)
+    return {
+        "not a pickle": good + _frame(b"R", bytes(range(256)) * 40),
+        "a cut pickle": good + _frame(b"R", real[: len(real) // 2]) + _frame(b"Z", b""),
+        "a pickle of another type": good + _frame(b"R", pickle.dumps({"p0000": "x"})),
+        "a frame longer than any batch": good + _frame(b"R", b"", size=1 << 40),
+        "a garbled basis": _frame(b"B", "기준".encode()),
+        "an unknown frame": good + _frame(b"Q", b"?"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "not a pickle",
+        "a cut pickle",
+        "a pickle of another type",
+        "a frame longer than any batch",
+        "a garbled basis",
+        "an unknown frame",
+    ],
+)
+async def test_whatever_garbled_frame_a_child_sends_the_plan_is_made_here(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, case: str
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    results = []
+    for name in ("a", "b"):
+        path = write_config(tmp_path / name, 5)
+        config = load_config(path)
+        ahead = None
+        if name == "a":
+            sent = tmp_path / "sent.bin"
+            sent.write_bytes(_garbled(plan_basis(config, today_of(config)).encode())[case])
+            child = subprocess.Popen([sys.executable, "-c", CAT, str(sent)], stdout=subprocess.PIPE)
+            ahead = PlanAhead(child)
+        store = await Store.open(config.database_url)
+        try:
+            with caplog.at_level(logging.WARNING, logger="service.sync"):
+                stats = await replan(config, store, datetime.now(UTC), ahead=ahead)
+        finally:
+            await store.close()
+        assert stats.changed == 5
+        results.append(stored(tmp_path / name / "staywatch.db"))
+    assert results[0] == results[1]
+    assert "planning ahead failed" in caplog.text
+
+
+#: A stand-in child: writes a file's bytes to its standard output, then waits to be stopped.
+CAT = (
+    "import sys, time; sys.stdout.buffer.write(open(sys.argv[1], 'rb').read()); "
+    "sys.stdout.flush(); time.sleep(60)"
+)
