@@ -357,8 +357,7 @@ async def test_whatever_garbled_frame_a_child_sends_the_plan_is_made_here(
         if name == "a":
             sent = tmp_path / "sent.bin"
             sent.write_bytes(_garbled(plan_basis(config, today_of(config)).encode())[case])
-            child = subprocess.Popen([sys.executable, "-c", CAT, str(sent)], stdout=subprocess.PIPE)
-            ahead = PlanAhead(child)
+            ahead = _stand_in(sent)
         store = await Store.open(config.database_url)
         try:
             with caplog.at_level(logging.WARNING, logger="service.sync"):
@@ -369,6 +368,13 @@ async def test_whatever_garbled_frame_a_child_sends_the_plan_is_made_here(
         results.append(stored(tmp_path / name / "staywatch.db"))
     assert results[0] == results[1]
     assert "planning ahead failed" in caplog.text
+
+
+def _stand_in(sent: Path) -> PlanAhead:
+    """A child's end whose child only writes the bytes of ``sent``."""
+    return PlanAhead(
+        subprocess.Popen([sys.executable, "-c", CAT, str(sent)], stdout=subprocess.PIPE)
+    )
 
 
 #: A stand-in child: writes a file's bytes to its standard output, then waits to be stopped.
