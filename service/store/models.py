@@ -200,14 +200,15 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(255))
-    channel: Mapped[str] = mapped_column(String(64), default=EMAIL, server_default=EMAIL)
-    target: Mapped[str] = mapped_column(String(320), default=OWN, server_default=OWN)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     transport: Mapped[str] = mapped_column(String(32))
     result: Mapped[str] = mapped_column(String(16))
     code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reply: Mapped[str | None] = mapped_column(Text, nullable=True)
     message_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Last, where migration 0004 added them to existing tables.
+    channel: Mapped[str] = mapped_column(String(64), default=EMAIL, server_default=EMAIL)
+    target: Mapped[str] = mapped_column(String(320), default=OWN, server_default=OWN)
 
     __table_args__ = (
         CheckConstraint(_one_of("result", DELIVERY_RESULTS), name="result"),

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, insert, inspect
@@ -14,9 +15,16 @@ from sqlalchemy.exc import StatementError
 
 from service.errors import StoreError
 from service.store import Revision, SentInfo, Store
-from service.store.db import async_url, create_engine_for, mask_url, migrate, schema_is_current
+from service.store.db import (
+    alembic_config,
+    async_url,
+    create_engine_for,
+    mask_url,
+    migrate,
+    schema_is_current,
+)
 from service.store.models import metadata, reminders
-from tests.fixtures.db import person_toml, plan_of
+from tests.fixtures.db import _admin, _clone, person_toml, plan_of
 
 NOW = datetime(2027, 1, 10, 0, 0, tzinfo=UTC)
 VISA = ("2027-03-16", ["P30D", "P7D", "P1D", "PT0S"], ["P1D"])
@@ -30,7 +38,10 @@ async def test_migration_produces_the_models_schema(blank_db_url: str) -> None:
     store = await Store.open(blank_db_url, migrate=False)
     try:
         assert not await store.schema_is_current()
-        await migrate(store.engine)
+        # Every migration from the first (a new database gets the schema in one step).
+        async with store.engine.connect() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
+            await conn.commit()
         await migrate(store.engine)  # a second upgrade is a no-op
         assert await store.schema_is_current()
         async with store.engine.connect() as conn:
@@ -47,6 +58,77 @@ async def test_migration_produces_the_models_schema(blank_db_url: str) -> None:
         }
     finally:
         await store.close()
+
+
+def _schema(conn: Connection) -> list[tuple[object, ...]]:
+    """Everything a schema is made of, as the database itself describes it."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        ).all()
+        # SQLite keeps a table's CREATE text as written: a batch migration's copy says
+        # CREATE TABLE "name", create_all says CREATE TABLE name.
+        return [
+            (kind, name, table, " ".join((sql or "").replace(f'"{name}"', name).split()))
+            for kind, name, table, sql in rows
+        ]
+    columns = conn.exec_driver_sql(
+        "SELECT table_name, ordinal_position, column_name, data_type, "
+        "character_maximum_length, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_schema = current_schema() "
+        "ORDER BY table_name, ordinal_position"
+    ).all()
+    indexes = conn.exec_driver_sql(
+        "SELECT tablename, indexname, indexdef FROM pg_indexes "
+        "WHERE schemaname = current_schema() ORDER BY indexname"
+    ).all()
+    constraints = conn.exec_driver_sql(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE connamespace = current_schema()::regnamespace ORDER BY conname"
+    ).all()
+    return [tuple(r) for r in (*columns, *indexes, *constraints)]
+
+
+async def test_a_new_database_gets_the_schema_the_migrations_build(
+    blank_db_url: str, tmp_path: Path
+) -> None:
+    migrated = await Store.open(blank_db_url, migrate=False)
+    if migrated.dialect == "postgresql":
+        other = await _clone(None)
+        fresh_url = f"{blank_db_url.rsplit('/', 1)[0]}/{other}"
+    else:
+        fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    try:
+        async with migrated.engine.connect() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
+            await conn.commit()
+            by_migrations = await conn.run_sync(_schema)
+        fresh = await Store.open(fresh_url)
+        try:
+            async with fresh.engine.connect() as conn:
+                in_one_step = await conn.run_sync(_schema)
+            assert await fresh.schema_is_current()
+        finally:
+            await fresh.close()
+    finally:
+        await migrated.close()
+        if migrated.dialect == "postgresql":
+            await _admin(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)')
+    assert in_one_step == by_migrations
+    assert len(by_migrations) > 20
+
+
+async def test_a_database_of_a_newer_staywatch_says_to_upgrade(blank_db_url: str) -> None:
+    from sqlalchemy import text
+
+    store = await Store.open(blank_db_url)
+    try:
+        async with store.engine.begin() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    finally:
+        await store.close()
+    with pytest.raises(StoreError, match=r"written by a newer staywatch, so upgrade staywatch"):
+        await Store.open(blank_db_url)
 
 
 async def test_open_migrates_by_default(blank_db_url: str) -> None:
