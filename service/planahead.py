@@ -8,19 +8,24 @@ inserts or with the daemon's own imports. ``staywatch run`` therefore starts
 the config and, when the store is SQLite, the config has :data:`MIN_PEOPLE`
 people or more and the store holds no plan of this config and day, plans it
 in batches (a small one first, so that storing starts early, then
-:data:`PLAN_BATCH` people each, as :func:`service.sync.replan` would) and
-streams each batch's :class:`~service.store.PlannedRows` through a pipe, while
-the daemon imports, opens the store and starts serving. Otherwise it says it
-is not needed and exits.
+:data:`CHILD_BATCH` people each) and streams each batch's
+:class:`~service.store.PlannedRows` through a pipe, while the daemon imports,
+opens the store and starts serving. When the store holds no reminders yet (a
+first start) each batch comes as :class:`~service.store.FreshRows` instead:
+rows as SQLite stores them, in one JSON document that the daemon stores with
+one statement, which SQLite runs without holding the interpreter lock.
+Otherwise it says it is not needed and exits.
 
 The daemon takes the batches only when the child planned the same config on
 the same day (the plan basis it sends first is the daemon's own) and they
 follow the config's people in order; otherwise, or if the child fails, it
-plans the rest in-process as before. Nothing is lost either way: the child
-writes nothing, and the store is reconciled by the daemon alone.
+plans the rest in-process as before; a FreshRows batch whose people have
+anything stored by then is planned and reconciled in-process too. Nothing is
+lost either way: the child writes nothing, and the daemon alone writes the store.
 
 The wire: frames of one type byte, an 8-byte big-endian length and the payload:
-``B`` the plan basis (ASCII), ``R`` one batch (a pickle), ``Z`` the end; or
+``B`` the plan basis (ASCII), ``R`` one batch (a pickle of PlannedRows) or ``F``
+one batch for a store without reminders (a pickle of FreshRows), ``Z`` the end; or
 ``N`` why planning ahead is not needed, or ``E`` why the child gave up (UTF-8).
 The pickles come from our own child over a private pipe.
 """
@@ -42,7 +47,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from service.config import Config
-    from service.store import PlannedRows
+    from service.store import FreshRows, PlannedRows
 
 #: People planned and reconciled together in a full re-plan (here or in the child).
 PLAN_BATCH = 200
@@ -62,6 +67,9 @@ class PlanAheadError(Exception):
 MIN_PEOPLE = 200
 #: The child's first batch: small, so that the daemon starts storing early.
 FIRST_BATCH = 40
+#: The child's later batches: small too, so that the last one is stored soon after
+#: the child is done with it.
+CHILD_BATCH = 100
 
 
 def worth_starting() -> bool:
@@ -140,20 +148,20 @@ class PlanAhead:
         except UnicodeDecodeError as exc:
             raise PlanAheadError(f"a garbled plan basis ({exc})") from exc
 
-    def read_batch(self) -> PlannedRows | None:
+    def read_batch(self) -> PlannedRows | FreshRows | None:
         """The next batch, or None at the end (blocking; call it off the event loop)."""
         kind, payload = self._frame()
         if kind == b"Z":
             return None
-        if kind != b"R":
+        if kind not in (b"R", b"F"):
             raise PlanAheadError(self._unexpected(kind, payload))
-        from service.store import PlannedRows
+        from service.store import FreshRows, PlannedRows
 
         try:
             rows = pickle.loads(payload)
         except Exception as exc:  # whatever a garbled pickle raises
             raise PlanAheadError(f"a garbled batch ({type(exc).__name__}: {exc})") from exc
-        if not isinstance(rows, PlannedRows):
+        if not isinstance(rows, PlannedRows if kind == b"R" else FreshRows):
             raise PlanAheadError(f"a batch of the wrong type ({type(rows).__name__})")
         return rows
 
@@ -209,7 +217,7 @@ def _child(path: Path, out: IO[bytes]) -> None:
     from service.configcache import load_config_cached
     from service.plan import plan, store_window
     from service.rules import BusinessCalendar
-    from service.store.reconcile import planned_for
+    from service.store.reconcile import fresh_rows, fresh_supported, planned_for
 
     config = load_config_cached(path)
     today = SystemClock().now().astimezone(ZoneInfo(config.service.timezone)).date()
@@ -218,19 +226,44 @@ def _child(path: Path, out: IO[bytes]) -> None:
         _write(out, b"N", reason.encode())
         return
     _write(out, b"B", plan_basis(config, today).encode("ascii"))
+    # A store with no reminders yet (a first start) takes whole batches in one
+    # statement; the daemon checks again that nobody's rows are there.
+    fresh = fresh_supported() and _holds_no_reminders(config)
     start, end = store_window(config, today)
     calendar = BusinessCalendar.for_config(config)
     ids = [p.id for p in config.people]
     first = 0
     while first < len(ids):
-        batch = ids[first : first + (FIRST_BATCH if first == 0 else PLAN_BATCH)]
+        batch = ids[first : first + (FIRST_BATCH if first == 0 else CHILD_BATCH)]
         occurrences = plan(
             config, start, end, people=batch, singles_unbounded=True, calendar=calendar
         )
         rows = planned_for(occurrences, batch)
-        _write(out, b"R", pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+        if fresh:
+            _write(out, b"F", pickle.dumps(fresh_rows(rows), protocol=pickle.HIGHEST_PROTOCOL))
+        else:
+            _write(out, b"R", pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
         first += len(batch)
     _write(out, b"Z", b"")
+
+
+def _holds_no_reminders(config: Config) -> bool:
+    """True when the config's SQLite store has no reminders yet (or does not exist)."""
+    import sqlite3
+
+    from service.quickread import connect, sqlite_file
+
+    database = sqlite_file(config.database_url)
+    if database is None:
+        return False
+    if not database.exists():
+        return True
+    try:
+        with connect(database, timeout=1) as conn:
+            return conn.execute("SELECT 1 FROM reminders LIMIT 1").fetchone() is None
+    except sqlite3.Error:
+        # No reminders table yet; or unreadable, and the daemon's check decides.
+        return True
 
 
 def main(argv: list[str]) -> int:

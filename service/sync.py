@@ -15,7 +15,7 @@ from service.metrics import PLAN_SECONDS
 from service.plan import plan, store_window
 from service.planahead import PLAN_BATCH, PlanAhead, PlanAheadError
 from service.rules import BusinessCalendar
-from service.store import PlannedRows, ReconcileStats, Store, planned_for
+from service.store import FreshRows, PlannedRows, ReconcileStats, Store, planned_for
 from service.worker import off_loop
 
 log = logging.getLogger(__name__)
@@ -81,9 +81,22 @@ async def _replan(
     # off the event loop: an odd config must not stall sending, HTTP or a stop.
     done = 0  # people stored from the child's batches, in the config's order
     if ahead is not None and people is None:
-        async for rows in _planned_ahead(ahead, basis, ids):
-            stats += await store.reconcile(rows, people=rows.prints, window_start=start, now=now)
-            done += len(rows.prints)
+        async for batch in _planned_ahead(ahead, basis, ids):
+            stored = None
+            if isinstance(batch, FreshRows):
+                stored = await store.insert_fresh(batch, now=now)
+            if stored is None:
+                # Someone's rows are there after all (or a plain batch): compare them.
+                rows = (
+                    batch
+                    if isinstance(batch, PlannedRows)
+                    else await off_loop(rows_of, list(batch.prints))
+                )
+                stored = await store.reconcile(
+                    rows, people=rows.prints, window_start=start, now=now
+                )
+            stats += stored
+            done += len(batch.prints)
     for first in range(done, len(ids), PLAN_BATCH):
         rows = await off_loop(rows_of, ids[first : first + PLAN_BATCH])
         stats += await store.reconcile(rows, people=rows.prints, window_start=start, now=now)
@@ -112,7 +125,7 @@ async def _replan(
 
 async def _planned_ahead(
     ahead: PlanAhead, basis: str, ids: list[str]
-) -> AsyncIterator[PlannedRows]:
+) -> AsyncIterator[PlannedRows | FreshRows]:
     """The child's batches, in order, as long as they follow ``ids`` from the first."""
     try:
         theirs = await off_loop(ahead.read_basis)

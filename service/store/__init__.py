@@ -29,12 +29,13 @@ from service.store.db import (
 from service.store.db import migrate as migrate_schema
 from service.store.deliveries import Outcome, Settled, TargetRow
 from service.store.meta import Revision
-from service.store.reconcile import PlannedRows, planned_for
+from service.store.reconcile import FreshRows, PlannedRows, fresh_rows, fresh_supported, planned_for
 from service.store.records import Claim, DeliveryRow, ReconcileStats, ReminderRow, SentInfo
 
 __all__ = [
     "Claim",
     "DeliveryRow",
+    "FreshRows",
     "Outcome",
     "PlannedRows",
     "ReconcileStats",
@@ -44,6 +45,8 @@ __all__ = [
     "Settled",
     "Store",
     "TargetRow",
+    "fresh_rows",
+    "fresh_supported",
     "planned_for",
 ]
 
@@ -146,6 +149,20 @@ class Store:
             return await _reconcile.reconcile(
                 conn, self.dialect, plan, window_start=window_start, now=now
             )
+
+    async def insert_fresh(self, rows: FreshRows, *, now: datetime) -> ReconcileStats | None:
+        """Store new people's reminders in one statement; None if this store cannot.
+
+        None (nothing written) when the store is not SQLite with JSON support, or
+        when one of the people has anything stored: :meth:`reconcile` them instead.
+        """
+        if self.dialect != "sqlite" or not fresh_supported():
+            return None
+        async with self._db.write() as conn:
+            if not await _reconcile.insert_fresh(conn, rows, now=to_utc(now)):
+                return None
+        people = len(rows.prints)
+        return ReconcileStats(inserted=rows.count, changed=people, rows_written=rows.count + people)
 
     async def forget_people(self, keep: Collection[str], now: datetime) -> int:
         """Skip the pending reminders of people not in ``keep``; return how many."""

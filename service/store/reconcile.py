@@ -22,7 +22,13 @@ from service.keys import base_occurrence
 from service.plan import Occurrence
 from service.store.models import UTCDateTime, acknowledgements, person_plans, reminders
 from service.store.records import ReconcileStats
-from service.store.statements import bulk_insert_ignore, chunks, upsert
+from service.store.statements import (
+    bulk_insert_ignore,
+    chunks,
+    sqlite_instant,
+    sqlite_values,
+    upsert,
+)
 
 NO_LONGER_PLANNED: Final = "no longer planned (config changed)"
 PERSON_REMOVED: Final = "person removed from config"
@@ -100,6 +106,90 @@ def planned_for(occurrences: Iterable[Occurrence], people: Collection[str]) -> P
     rows |= planned_rows(occurrences)
     texts: dict[datetime, str] = {}
     return PlannedRows(rows, {person: fingerprint(r.values(), texts) for person, r in rows.items()})
+
+
+#: The columns of a new reminder the plan decides, in the order of a FreshRows document.
+FRESH_COLUMNS: Final = (
+    "key",
+    "person",
+    "deadline",
+    "kind",
+    "occurrence",
+    "occurrence_date",
+    "offset",
+    "due",
+    "ends",
+    "overdue",
+    "closed_notice",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FreshRows:
+    """Some people's planned reminders, for a SQLite store that holds nothing of theirs.
+
+    Built by :func:`fresh_rows` in the planning process of a first start, so that
+    storing them is one statement that SQLite runs by itself, without the
+    interpreter, while the daemon goes on starting.
+    """
+
+    #: person -> :func:`fingerprint` of their rows (every person of the batch).
+    prints: dict[str, str]
+    #: A JSON array of rows: the :data:`FRESH_COLUMNS` as SQLite stores them.
+    document: str
+    #: How many rows the document holds.
+    count: int
+
+
+def fresh_rows(plan: PlannedRows) -> FreshRows:
+    """``plan`` as :class:`FreshRows`: every row new and pending."""
+    import json
+
+    rows = [row for person in plan.rows.values() for row in person.values()]
+    values = sqlite_values(reminders, FRESH_COLUMNS, rows) if rows else []
+    return FreshRows(plan.prints, json.dumps(values, ensure_ascii=False), len(rows))
+
+
+def fresh_supported() -> bool:
+    """True when this process's SQLite has JSON built in (3.38 and later)."""
+    import sqlite3
+
+    return sqlite3.sqlite_version_info >= (3, 38)
+
+
+def _fresh_insert() -> str:
+    names = (*FRESH_COLUMNS, "status", "attempts", "created_at", "updated_at")
+    columns = ", ".join(f'"{name}"' for name in names)
+    values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(FRESH_COLUMNS)))
+    # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT.
+    return (
+        f"INSERT INTO reminders ({columns}) SELECT {values}, 'pending', 0, ?2, ?2 "
+        "FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING"
+    )
+
+
+_FRESH_INSERT: Final = _fresh_insert()
+
+
+async def insert_fresh(conn: AsyncConnection, rows: FreshRows, *, now: datetime) -> bool:
+    """Store ``rows`` if none of their people has anything stored; False if one has.
+
+    A person with stored reminders, a stored plan or an acknowledgement needs
+    :func:`reconcile` instead (their rows are compared, acknowledged ones kept).
+    """
+    people = list(rows.prints)
+    for batch in chunks(people):
+        for column in (reminders.c.person, person_plans.c.person, acknowledgements.c.person):
+            found = await conn.execute(select(column).where(column.in_(batch)).limit(1))
+            if found.first() is not None:
+                return False
+    now = to_utc(now)
+    await conn.exec_driver_sql(_FRESH_INSERT, (rows.document, sqlite_instant(now)))
+    plans = [{"person": p, "fingerprint": rows.prints[p], "updated_at": now} for p in people]
+    await conn.execute(
+        upsert("sqlite", person_plans, ["person"], ["fingerprint", "updated_at"]), plans
+    )
+    return True
 
 
 def fingerprint(rows: Iterable[dict[str, Any]], texts: dict[datetime, str] | None = None) -> str:

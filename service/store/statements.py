@@ -91,6 +91,20 @@ async def bulk_insert_ignore(
         await conn.execute(insert_ignore(dialect, table), list(rows))
         return
     names = list(rows[0])
+    values = sqlite_values(table, names, rows)
+    quoted = ", ".join(f'"{name}"' for name in names)
+    marks = ", ".join("?" for _ in names)
+    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks}) ON CONFLICT DO NOTHING'
+    await conn.exec_driver_sql(sql, values)
+
+
+def sqlite_values(
+    table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """The ``names`` columns of ``rows`` as tuples of what SQLite stores for them.
+
+    What the columns' SQLAlchemy types would bind, done directly.
+    """
     # Column by column, each distinct value converted once: reminders share a few
     # instants, dates and flags, and the lists are mapped without a Python call per value.
     columns = [[row[name] for row in rows] for name in names]
@@ -105,8 +119,4 @@ async def bulk_insert_ignore(
             continue
         done = {value: convert(value) for value in set(columns[i])}
         columns[i] = list(map(done.__getitem__, columns[i]))
-    values = list(zip(*columns, strict=True))
-    quoted = ", ".join(f'"{name}"' for name in names)
-    marks = ", ".join("?" for _ in names)
-    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks}) ON CONFLICT DO NOTHING'
-    await conn.exec_driver_sql(sql, values)
+    return list(zip(*columns, strict=True))

@@ -21,12 +21,12 @@ import pytest
 from service.basis import plan_basis
 from service.config import Config, load_config
 from service.plan import plan, store_window
-from service.planahead import FIRST_BATCH, MIN_PEOPLE, PlanAhead, PlanAheadError
+from service.planahead import CHILD_BATCH, FIRST_BATCH, MIN_PEOPLE, PlanAhead, PlanAheadError
 from service.rules import BusinessCalendar
-from service.store import Store, planned_for
+from service.store import FreshRows, PlannedRows, Store, fresh_rows, planned_for
 from service.sync import PLAN_BATCH, replan
 
-#: Enough people for a small first batch and three more, the last one short.
+#: Enough people for a small first batch and several more, the last one short.
 PEOPLE = FIRST_BATCH + 2 * PLAN_BATCH + 37
 
 
@@ -62,13 +62,29 @@ def today_of(config: Config) -> date:
 
 
 def stored(database: Path) -> list[tuple[object, ...]]:
+    """Every reminder and plan fingerprint, with the storage class of each value."""
     conn = sqlite3.connect(database)
+    columns = [
+        '"key"',
+        "person",
+        "deadline",
+        "kind",
+        "occurrence",
+        "occurrence_date",
+        '"offset"',
+        "due",
+        "ends",
+        "overdue",
+        "closed_notice",
+        "status",
+        "attempts",
+        "reason",
+        "next_attempt",
+    ]
+    typed = ", ".join(f"{c}, typeof({c})" for c in columns)
     try:
         return (
-            conn.execute(
-                'SELECT "key", person, kind, occurrence, occurrence_date, "offset", due, ends, '
-                'overdue, closed_notice, status FROM reminders ORDER BY "key"'
-            ).fetchall()
+            conn.execute(f'SELECT {typed} FROM reminders ORDER BY "key"').fetchall()
             + conn.execute(
                 "SELECT person, fingerprint FROM person_plans ORDER BY person"
             ).fetchall()
@@ -93,14 +109,17 @@ def test_the_child_plans_what_a_full_replan_plans_here(tmp_path: Path) -> None:
         start, end = store_window(config, today)
         calendar = BusinessCalendar.for_config(config)
         ids = [p.id for p in config.people]
-        sizes = [FIRST_BATCH, PLAN_BATCH, PLAN_BATCH, 37]
+        rest = PEOPLE - FIRST_BATCH
+        sizes = [FIRST_BATCH] + [CHILD_BATCH] * (rest // CHILD_BATCH) + [rest % CHILD_BATCH]
+        assert sizes[-1] == 37
         for n, size in enumerate(sizes):
             batch = ids[sum(sizes[:n]) : sum(sizes[:n]) + size]
             here = planned_for(
                 plan(config, start, end, people=batch, singles_unbounded=True, calendar=calendar),
                 batch,
             )
-            assert ahead.read_batch() == here
+            # The store has no reminders yet: each batch comes ready for one statement.
+            assert ahead.read_batch() == fresh_rows(here)
         assert ahead.read_batch() is None
     finally:
         ahead.close()
@@ -304,7 +323,7 @@ def test_a_child_stopped_and_continued_while_the_pipe_is_full_sends_every_byte(
             batch = list(rows.prints)
             assert batch == ids[first : first + len(batch)]
             here = plan(config, start, end, people=batch, singles_unbounded=True, calendar=calendar)
-            assert rows == planned_for(here, batch)
+            assert rows == fresh_rows(planned_for(here, batch))
             first += len(batch)
         assert first == len(ids)
     finally:
@@ -382,3 +401,56 @@ CAT = (
     "import sys, time; sys.stdout.buffer.write(open(sys.argv[1], 'rb').read()); "
     "sys.stdout.flush(); time.sleep(60)"
 )
+
+
+async def test_a_child_of_a_store_with_reminders_sends_rows_to_compare(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    results = []
+    for name, use_child in (("a", True), ("b", False)):
+        path = write_config(tmp_path / name)
+        config = load_config(path)
+        store = await Store.open(config.database_url)
+        try:
+            await replan(config, store, datetime.now(UTC))
+            # Everyone's premiums start a month later: nobody's plan is the stored one.
+            path.write_text(path.read_text().replace("2026-12-01", "2027-01-01"))
+            config = load_config(path)
+            ahead = PlanAhead.start(path) if use_child else None
+            if ahead is not None:
+                assert ahead.read_basis() == plan_basis(config, today_of(config))
+                first = ahead.read_batch()
+                assert isinstance(first, PlannedRows)
+                ahead = _Replayed(ahead, plan_basis(config, today_of(config)), first)
+            stats = await replan(config, store, datetime.now(UTC), ahead=ahead)  # type: ignore[arg-type]
+        finally:
+            await store.close()
+        assert stats.changed == PEOPLE
+        assert stats.skipped > 0  # December's premium is no longer planned
+        results.append(stored(tmp_path / name / "staywatch.db"))
+    assert results[0] == results[1]
+
+
+async def test_rows_stored_meanwhile_are_compared_not_inserted_again(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    results = []
+    for name, use_child in (("a", True), ("b", False)):
+        path = write_config(tmp_path / name)
+        config = load_config(path)
+        ahead = PlanAhead.start(path) if use_child else None
+        if ahead is not None:
+            # The child saw an empty store, then someone's reminders arrive.
+            assert ahead.read_basis() is not None
+            first = ahead.read_batch()
+            assert isinstance(first, FreshRows)
+            ahead = _Replayed(ahead, plan_basis(config, today_of(config)), first)
+        store = await Store.open(config.database_url)
+        try:
+            await replan(config, store, datetime.now(UTC), people=["p0001"])
+            stats = await replan(config, store, datetime.now(UTC), ahead=ahead)  # type: ignore[arg-type]
+        finally:
+            await store.close()
+        assert (stats.changed, stats.unchanged) == (PEOPLE - 1, 1)
+        results.append(stored(tmp_path / name / "staywatch.db"))
+    assert results[0] == results[1]
