@@ -9,9 +9,9 @@ the config and, when the store is SQLite, the config has :data:`MIN_PEOPLE`
 people or more and the store holds no plan of this config and day, plans it
 in batches (a small one first, so that storing starts early, then
 :data:`CHILD_BATCH` people each) and streams each batch's
-:class:`~service.store.PlannedRows` through a pipe, while the daemon imports,
+:class:`~service.planrows.PlannedRows` through a pipe, while the daemon imports,
 opens the store and starts serving. When the store holds no reminders yet (a
-first start) each batch comes as :class:`~service.store.FreshRows` instead:
+first start) each batch comes as :class:`~service.planrows.FreshRows` instead:
 rows as SQLite stores them, in one JSON document that the daemon stores with
 one statement, which SQLite runs without holding the interpreter lock.
 Otherwise it says it is not needed and exits.
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from service.config import Config
-    from service.store import FreshRows, PlannedRows
+    from service.planrows import FreshRows, PlannedRows
 
 #: People planned and reconciled together in a full re-plan (here or in the child).
 PLAN_BATCH = 200
@@ -155,7 +155,7 @@ class PlanAhead:
             return None
         if kind not in (b"R", b"F"):
             raise PlanAheadError(self._unexpected(kind, payload))
-        from service.store import FreshRows, PlannedRows
+        from service.planrows import FreshRows, PlannedRows
 
         try:
             rows = pickle.loads(payload)
@@ -216,8 +216,8 @@ def _child(path: Path, out: IO[bytes]) -> None:
     from service.clock import SystemClock
     from service.configcache import load_config_cached
     from service.plan import plan, store_window
+    from service.planrows import fresh_rows, fresh_supported, planned_for
     from service.rules import BusinessCalendar
-    from service.store.reconcile import fresh_rows, fresh_supported, planned_for
 
     config = load_config_cached(path)
     today = SystemClock().now().astimezone(ZoneInfo(config.service.timezone)).date()

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.clock import to_utc
 from service.plan import Occurrence
+from service.planrows import FreshRows, PlannedRows, fresh_rows, fresh_supported, planned_for
 from service.store import acks, deliveries, meta, queue, reads
 from service.store import reconcile as _reconcile
 from service.store.db import (
@@ -29,7 +30,6 @@ from service.store.db import (
 from service.store.db import migrate as migrate_schema
 from service.store.deliveries import Outcome, Settled, TargetRow
 from service.store.meta import Revision
-from service.store.reconcile import FreshRows, PlannedRows, fresh_rows, fresh_supported, planned_for
 from service.store.records import Claim, DeliveryRow, ReconcileStats, ReminderRow, SentInfo
 
 __all__ = [

@@ -8,8 +8,7 @@ rows are never touched: a reload cannot rewrite history.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -19,16 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.clock import to_utc
 from service.keys import base_occurrence
-from service.plan import Occurrence
+from service.planrows import FRESH_COLUMNS, FreshRows, PlannedRows, sqlite_instant
 from service.store.models import UTCDateTime, acknowledgements, person_plans, reminders
 from service.store.records import ReconcileStats
-from service.store.statements import (
-    bulk_insert_ignore,
-    chunks,
-    sqlite_instant,
-    sqlite_values,
-    upsert,
-)
+from service.store.statements import bulk_insert_ignore, chunks, upsert
 
 NO_LONGER_PLANNED: Final = "no longer planned (config changed)"
 PERSON_REMOVED: Final = "person removed from config"
@@ -54,109 +47,6 @@ class _Stored:
     closed_notice: bool
 
 
-def planned_rows(occurrences: Iterable[Occurrence]) -> dict[str, dict[str, dict[str, Any]]]:
-    """person -> key -> the row values the plan decides for that reminder."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    # Many reminders share an instant (09:00 on the same day): each is converted once.
-    # Keyed with the fold too: two local times in one zone compare equal by their
-    # wall-clock reading alone, so 01:30 before and after a DST fall-back would meet.
-    utc: dict[tuple[datetime, int], datetime] = {}
-    for occ in occurrences:
-        bucket = out.setdefault(occ.person, {})
-        ends = to_utc(occ.ends)
-        own = occ.key  # the occurrence of every reminder but an escalation
-        for r in (*occ.reminders, *occ.escalations):
-            seen = (r.due, r.due.fold)
-            due = utc.get(seen)
-            if due is None:
-                due = utc[seen] = to_utc(r.due)
-            bucket[r.key] = {
-                "key": r.key,
-                "person": r.person,
-                "deadline": r.deadline,
-                "kind": r.kind,
-                "occurrence": r.occurrence if r.office else own,
-                "occurrence_date": r.date,
-                "offset": r.offset,
-                "due": due,
-                "ends": ends,
-                "overdue": r.overdue,
-                "closed_notice": r.closed_notice,
-            }
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedRows:
-    """What the plan decides for some people's reminders, ready to reconcile.
-
-    Pure data built by :func:`planned_for`, so that it is built in the planning
-    thread and the event loop only writes it.
-    """
-
-    #: person -> key -> the row values the plan decides (see :func:`planned_rows`).
-    rows: dict[str, dict[str, dict[str, Any]]]
-    #: person -> :func:`fingerprint` of their rows.
-    prints: dict[str, str]
-
-
-def planned_for(occurrences: Iterable[Occurrence], people: Collection[str]) -> PlannedRows:
-    """The rows and fingerprints of ``people`` (a person without occurrences has none)."""
-    rows: dict[str, dict[str, dict[str, Any]]] = {person: {} for person in people}
-    rows |= planned_rows(occurrences)
-    texts: dict[datetime, str] = {}
-    return PlannedRows(rows, {person: fingerprint(r.values(), texts) for person, r in rows.items()})
-
-
-#: The columns of a new reminder the plan decides, in the order of a FreshRows document.
-FRESH_COLUMNS: Final = (
-    "key",
-    "person",
-    "deadline",
-    "kind",
-    "occurrence",
-    "occurrence_date",
-    "offset",
-    "due",
-    "ends",
-    "overdue",
-    "closed_notice",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class FreshRows:
-    """Some people's planned reminders, for a SQLite store that holds nothing of theirs.
-
-    Built by :func:`fresh_rows` in the planning process of a first start, so that
-    storing them is one statement that SQLite runs by itself, without the
-    interpreter, while the daemon goes on starting.
-    """
-
-    #: person -> :func:`fingerprint` of their rows (every person of the batch).
-    prints: dict[str, str]
-    #: A JSON array of rows: the :data:`FRESH_COLUMNS` as SQLite stores them.
-    document: str
-    #: How many rows the document holds.
-    count: int
-
-
-def fresh_rows(plan: PlannedRows) -> FreshRows:
-    """``plan`` as :class:`FreshRows`: every row new and pending."""
-    import json
-
-    rows = [row for person in plan.rows.values() for row in person.values()]
-    values = sqlite_values(reminders, FRESH_COLUMNS, rows) if rows else []
-    return FreshRows(plan.prints, json.dumps(values, ensure_ascii=False), len(rows))
-
-
-def fresh_supported() -> bool:
-    """True when this process's SQLite has JSON built in (3.38 and later)."""
-    import sqlite3
-
-    return sqlite3.sqlite_version_info >= (3, 38)
-
-
 def _fresh_insert() -> str:
     names = (*FRESH_COLUMNS, "status", "attempts", "created_at", "updated_at")
     columns = ", ".join(f'"{name}"' for name in names)
@@ -169,6 +59,8 @@ def _fresh_insert() -> str:
 
 
 _FRESH_INSERT: Final = _fresh_insert()
+#: SQLite's page cache while a FreshRows batch is inserted (negative: KiB).
+FRESH_CACHE_KIB: Final = -16384
 
 
 async def insert_fresh(conn: AsyncConnection, rows: FreshRows, *, now: datetime) -> bool:
@@ -184,37 +76,19 @@ async def insert_fresh(conn: AsyncConnection, rows: FreshRows, *, now: datetime)
             if found.first() is not None:
                 return False
     now = to_utc(now)
-    await conn.exec_driver_sql(_FRESH_INSERT, (rows.document, sqlite_instant(now)))
+    # A first start inserts into every index at once: a larger page cache for this
+    # statement only spills fewer pages (about 8% faster), then it shrinks back.
+    (before,) = (await conn.exec_driver_sql("PRAGMA cache_size")).one()
+    await conn.exec_driver_sql(f"PRAGMA cache_size = {FRESH_CACHE_KIB}")
+    try:
+        await conn.exec_driver_sql(_FRESH_INSERT, (rows.document, sqlite_instant(now)))
+    finally:
+        await conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
     plans = [{"person": p, "fingerprint": rows.prints[p], "updated_at": now} for p in people]
     await conn.execute(
         upsert("sqlite", person_plans, ["person"], ["fingerprint", "updated_at"]), plans
     )
     return True
-
-
-def fingerprint(rows: Iterable[dict[str, Any]], texts: dict[datetime, str] | None = None) -> str:
-    """A digest of what the plan decides for one person's reminders, order-independent.
-
-    ``texts`` may carry instants' ISO texts from one call to the next (a cache).
-    The rows' instants are UTC (:func:`planned_rows` converts them): equal instants
-    in two zones would compare equal and share one cached text.
-    """
-    iso = {} if texts is None else texts
-
-    def iso_of(when: datetime) -> str:
-        found = iso.get(when)
-        if found is None:
-            found = iso[when] = when.isoformat()
-        return found
-
-    lines = sorted(
-        f"{r['key']}|{r['kind']}|{iso_of(r['due'])}|{iso_of(r['ends'])}"
-        f"|{int(r['overdue'])}|{int(r['closed_notice'])}"
-        for r in rows
-    )
-    # The digest of every line followed by a newline, hashed in one call.
-    joined = "\n".join(lines) + "\n" if lines else ""
-    return hashlib.sha256(joined.encode()).hexdigest()
 
 
 async def reconcile(

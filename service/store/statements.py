@@ -13,8 +13,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
-from service.clock import to_utc
+from service.planrows import sqlite_instant
 from service.store.models import UTCDateTime
+
+__all__ = [
+    "CHUNK",
+    "bulk_insert_ignore",
+    "chunks",
+    "insert_for",
+    "insert_ignore",
+    "sqlite_instant",
+    "sqlite_values",
+    "upsert",
+]
 
 T = TypeVar("T")
 
@@ -69,11 +80,6 @@ def _has_second_reading(instants: list[datetime | None]) -> bool:
 
 
 _FOLD: Final = attrgetter("fold")
-
-
-def sqlite_instant(value: datetime) -> str:
-    """An instant as UTCDateTime stores it on SQLite: the UTC wall time, fixed width."""
-    return to_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 async def bulk_insert_ignore(

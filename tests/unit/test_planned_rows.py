@@ -9,7 +9,7 @@ import pytest
 
 from service.config import parse_config
 from service.plan import plan
-from service.store.reconcile import fingerprint, planned_for
+from service.planrows import fingerprint, planned_for
 from tests.reliability.test_time import DST_ZONES, LEADS, SEND_TIMES, config_text, transitions
 
 YEAR = 2027

@@ -1,0 +1,176 @@
+"""What the plan decides for each stored reminder, as rows: the plan's side of the store.
+
+Built where the planning runs (a thread, or the planning process of a first
+start) and handed to :mod:`service.store.reconcile`, which writes them. Nothing
+here needs the database or SQLAlchemy, so the planning process does not load them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from service.clock import to_utc
+from service.plan import Occurrence
+
+
+def sqlite_instant(value: datetime) -> str:
+    """An instant as UTCDateTime stores it on SQLite: the UTC wall time, fixed width."""
+    return to_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def planned_rows(occurrences: Iterable[Occurrence]) -> dict[str, dict[str, dict[str, Any]]]:
+    """person -> key -> the row values the plan decides for that reminder."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    # Many reminders share an instant (09:00 on the same day): each is converted once.
+    # Keyed with the fold too: two local times in one zone compare equal by their
+    # wall-clock reading alone, so 01:30 before and after a DST fall-back would meet.
+    utc: dict[tuple[datetime, int], datetime] = {}
+    for occ in occurrences:
+        bucket = out.setdefault(occ.person, {})
+        ends = to_utc(occ.ends)
+        own = occ.key  # the occurrence of every reminder but an escalation
+        for r in (*occ.reminders, *occ.escalations):
+            seen = (r.due, r.due.fold)
+            due = utc.get(seen)
+            if due is None:
+                due = utc[seen] = to_utc(r.due)
+            bucket[r.key] = {
+                "key": r.key,
+                "person": r.person,
+                "deadline": r.deadline,
+                "kind": r.kind,
+                "occurrence": r.occurrence if r.office else own,
+                "occurrence_date": r.date,
+                "offset": r.offset,
+                "due": due,
+                "ends": ends,
+                "overdue": r.overdue,
+                "closed_notice": r.closed_notice,
+            }
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRows:
+    """What the plan decides for some people's reminders, ready to reconcile.
+
+    Pure data built by :func:`planned_for`, so that it is built in the planning
+    thread and the event loop only writes it.
+    """
+
+    #: person -> key -> the row values the plan decides (see :func:`planned_rows`).
+    rows: dict[str, dict[str, dict[str, Any]]]
+    #: person -> :func:`fingerprint` of their rows.
+    prints: dict[str, str]
+
+
+def planned_for(occurrences: Iterable[Occurrence], people: Collection[str]) -> PlannedRows:
+    """The rows and fingerprints of ``people`` (a person without occurrences has none)."""
+    rows: dict[str, dict[str, dict[str, Any]]] = {person: {} for person in people}
+    rows |= planned_rows(occurrences)
+    texts: dict[datetime, str] = {}
+    return PlannedRows(rows, {person: fingerprint(r.values(), texts) for person, r in rows.items()})
+
+
+#: The columns of a new reminder the plan decides, in the order of a FreshRows document.
+FRESH_COLUMNS: Final = (
+    "key",
+    "person",
+    "deadline",
+    "kind",
+    "occurrence",
+    "occurrence_date",
+    "offset",
+    "due",
+    "ends",
+    "overdue",
+    "closed_notice",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FreshRows:
+    """Some people's planned reminders, for a SQLite store that holds nothing of theirs.
+
+    Built by :func:`fresh_rows` in the planning process of a first start, so that
+    storing them is one statement that SQLite runs by itself, without the
+    interpreter, while the daemon goes on starting.
+    """
+
+    #: person -> :func:`fingerprint` of their rows (every person of the batch).
+    prints: dict[str, str]
+    #: A JSON array of rows: the :data:`FRESH_COLUMNS` as SQLite stores them.
+    document: str
+    #: How many rows the document holds.
+    count: int
+
+
+def fresh_rows(plan: PlannedRows) -> FreshRows:
+    """``plan`` as :class:`FreshRows`: every row new and pending."""
+    import json
+
+    # As UTCDateTime, Date and Boolean bind them on SQLite (a test compares the rows
+    # stored both ways, with the storage class of every value); each distinct
+    # instant converted once.
+    texts: dict[datetime, str] = {}
+
+    def instant(value: datetime) -> str:
+        found = texts.get(value)
+        if found is None:
+            found = texts[value] = sqlite_instant(value)
+        return found
+
+    values = [
+        (
+            r["key"],
+            r["person"],
+            r["deadline"],
+            r["kind"],
+            r["occurrence"],
+            r["occurrence_date"].isoformat(),
+            r["offset"],
+            instant(r["due"]),
+            instant(r["ends"]),
+            int(r["overdue"]),
+            int(r["closed_notice"]),
+        )
+        for person in plan.rows.values()
+        for r in person.values()
+    ]
+    return FreshRows(plan.prints, json.dumps(values, ensure_ascii=False), len(values))
+
+
+def fresh_supported() -> bool:
+    """True when this process's SQLite has JSON built in (3.38 and later)."""
+    import sqlite3
+
+    return sqlite3.sqlite_version_info >= (3, 38)
+
+
+def fingerprint(rows: Iterable[dict[str, Any]], texts: dict[datetime, str] | None = None) -> str:
+    """A digest of what the plan decides for one person's reminders, order-independent.
+
+    ``texts`` may carry instants' ISO texts from one call to the next (a cache).
+    The rows' instants are UTC (:func:`planned_rows` converts them): equal instants
+    in two zones would compare equal and share one cached text.
+    """
+    iso = {} if texts is None else texts
+
+    def iso_of(when: datetime) -> str:
+        found = iso.get(when)
+        if found is None:
+            found = iso[when] = when.isoformat()
+        return found
+
+    lines = sorted(
+        f"{r['key']}|{r['kind']}|{iso_of(r['due'])}|{iso_of(r['ends'])}"
+        f"|{int(r['overdue'])}|{int(r['closed_notice'])}"
+        for r in rows
+    )
+    # The digest of every line followed by a newline, hashed in one call.
+    joined = "\n".join(lines) + "\n" if lines else ""
+    return hashlib.sha256(joined.encode()).hexdigest()
