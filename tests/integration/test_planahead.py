@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -157,30 +158,42 @@ async def test_a_replan_from_the_child_stores_what_planning_here_stores(tmp_path
 async def test_a_child_that_fails_part_way_leaves_the_rest_to_this_process(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
     results = []
-    for name, fail in (("a", True), ("b", False)):
-        path = write_config(tmp_path / name)
+    for fail, path in _both_ways(tmp_path):
         config = load_config(path)
-        ahead = PlanAhead.start(path) if fail else None
-        if ahead is not None:
+        ahead = None
+        if fail:
             # The basis and the first batch arrive, then the child is gone.
-            ahead.read_basis()
-            first = ahead.read_batch()
-            assert first is not None
-            ahead._process.kill()
-            ahead._process.wait()
-            ahead = _Replayed(ahead, plan_basis(config, today_of(config)), first)
+            ahead, _ = _after_first_batch(path, config)
+            ahead.child.kill()
+            ahead.child.wait()
         store = await Store.open(config.database_url)
         try:
             with caplog.at_level(logging.WARNING, logger="service.sync"):
                 await replan(config, store, datetime.now(UTC), ahead=ahead)  # type: ignore[arg-type]
         finally:
             await store.close()
-        results.append(stored(tmp_path / name / "staywatch.db"))
+        results.append(stored(path.parent / "staywatch.db"))
     assert results[0] == results[1]
     assert "planning ahead failed (the planning process ended early" in caplog.text
+
+
+def _both_ways(tmp_path: Path) -> Iterator[tuple[bool, Path]]:
+    """A config to plan with a child (True), then the same one to plan here (False)."""
+    for name, with_child in (("a", True), ("b", False)):
+        (tmp_path / name).mkdir()
+        yield with_child, write_config(tmp_path / name)
+
+
+def _after_first_batch(path: Path, config: Config) -> tuple[_Replayed, PlannedRows | FreshRows]:
+    """A child planning ``path`` whose basis and first batch are read, and that batch."""
+    ahead = PlanAhead.start(path)
+    assert ahead is not None
+    basis = ahead.read_basis()
+    assert basis == plan_basis(config, today_of(config))
+    first = ahead.read_batch()
+    assert first is not None
+    return _Replayed(ahead, basis, first), first
 
 
 class _Replayed:
@@ -188,6 +201,7 @@ class _Replayed:
 
     def __init__(self, ahead: PlanAhead, basis: str, first: object) -> None:
         self._ahead, self._basis, self._first = ahead, basis, first
+        self.child = ahead._process
 
     def read_basis(self) -> str:
         return self._basis
@@ -384,7 +398,7 @@ async def test_whatever_garbled_frame_a_child_sends_the_plan_is_made_here(
         finally:
             await store.close()
         assert stats.changed == 5
-        results.append(stored(tmp_path / name / "staywatch.db"))
+        results.append(stored(path.parent / "staywatch.db"))
     assert results[0] == results[1]
     assert "planning ahead failed" in caplog.text
 
@@ -404,11 +418,8 @@ CAT = (
 
 
 async def test_a_child_of_a_store_with_reminders_sends_rows_to_compare(tmp_path: Path) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
     results = []
-    for name, use_child in (("a", True), ("b", False)):
-        path = write_config(tmp_path / name)
+    for use_child, path in _both_ways(tmp_path):
         config = load_config(path)
         store = await Store.open(config.database_url)
         try:
@@ -416,35 +427,28 @@ async def test_a_child_of_a_store_with_reminders_sends_rows_to_compare(tmp_path:
             # Everyone's premiums start a month later: nobody's plan is the stored one.
             path.write_text(path.read_text().replace("2026-12-01", "2027-01-01"))
             config = load_config(path)
-            ahead = PlanAhead.start(path) if use_child else None
-            if ahead is not None:
-                assert ahead.read_basis() == plan_basis(config, today_of(config))
-                first = ahead.read_batch()
+            ahead = None
+            if use_child:
+                ahead, first = _after_first_batch(path, config)
                 assert isinstance(first, PlannedRows)
-                ahead = _Replayed(ahead, plan_basis(config, today_of(config)), first)
             stats = await replan(config, store, datetime.now(UTC), ahead=ahead)  # type: ignore[arg-type]
         finally:
             await store.close()
         assert stats.changed == PEOPLE
         assert stats.skipped > 0  # December's premium is no longer planned
-        results.append(stored(tmp_path / name / "staywatch.db"))
+        results.append(stored(path.parent / "staywatch.db"))
     assert results[0] == results[1]
 
 
 async def test_rows_stored_meanwhile_are_compared_not_inserted_again(tmp_path: Path) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
     results = []
-    for name, use_child in (("a", True), ("b", False)):
-        path = write_config(tmp_path / name)
+    for use_child, path in _both_ways(tmp_path):
         config = load_config(path)
-        ahead = PlanAhead.start(path) if use_child else None
-        if ahead is not None:
+        ahead = None
+        if use_child:
             # The child saw an empty store, then someone's reminders arrive.
-            assert ahead.read_basis() is not None
-            first = ahead.read_batch()
+            ahead, first = _after_first_batch(path, config)
             assert isinstance(first, FreshRows)
-            ahead = _Replayed(ahead, plan_basis(config, today_of(config)), first)
         store = await Store.open(config.database_url)
         try:
             await replan(config, store, datetime.now(UTC), people=["p0001"])
@@ -452,5 +456,5 @@ async def test_rows_stored_meanwhile_are_compared_not_inserted_again(tmp_path: P
         finally:
             await store.close()
         assert (stats.changed, stats.unchanged) == (PEOPLE - 1, 1)
-        results.append(stored(tmp_path / name / "staywatch.db"))
+        results.append(stored(path.parent / "staywatch.db"))
     assert results[0] == results[1]
