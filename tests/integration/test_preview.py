@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import email
-import os
 import subprocess
 from datetime import UTC, date, datetime
 from email import policy
@@ -24,6 +23,7 @@ from service.dispatcher import Dispatcher
 from service.store import Store
 from service.sync import replan
 from service.transport import MaildirTransport
+from tests.fixtures.envs import env_without_settings
 from tests.fixtures.web import STAYWATCH
 
 #: When the daemon planned everything; the P30D reminder and the escalation come later.
@@ -76,7 +76,7 @@ language = "ko"
 
 def preview(config: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     """The real ``staywatch preview`` as a subprocess; bytes out, as a mail file is."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STAYWATCH_")}
+    env = env_without_settings()
     return subprocess.run(
         [str(STAYWATCH), "preview", *args, "-c", str(config)],
         capture_output=True,
