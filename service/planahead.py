@@ -49,8 +49,6 @@ if TYPE_CHECKING:
     from service.config import Config
     from service.planrows import FreshRows, PlannedRows
 
-#: People planned and reconciled together in a full re-plan (here or in the child).
-PLAN_BATCH = 200
 #: Longest wait for one frame: a child this slow is stuck, and the daemon plans itself.
 FRAME_TIMEOUT_SECONDS = 120.0
 

@@ -13,7 +13,7 @@ from service.basis import PLAN_BASIS, plan_basis
 from service.config import Config
 from service.metrics import PLAN_SECONDS
 from service.plan import plan, store_window
-from service.planahead import PLAN_BATCH, PlanAhead, PlanAheadError
+from service.planahead import PlanAhead, PlanAheadError
 from service.rules import BusinessCalendar
 from service.store import FreshRows, PlannedRows, ReconcileStats, Store, planned_for
 from service.worker import off_loop
@@ -21,6 +21,9 @@ from service.worker import off_loop
 log = logging.getLogger(__name__)
 
 __all__ = ["PLAN_BATCH", "replan"]
+
+#: People planned and reconciled together when this process plans a full re-plan.
+PLAN_BATCH = 200
 
 
 async def replan(

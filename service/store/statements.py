@@ -16,17 +16,6 @@ from sqlalchemy.types import TypeEngine
 from service.planrows import sqlite_instant
 from service.store.models import UTCDateTime
 
-__all__ = [
-    "CHUNK",
-    "bulk_insert_ignore",
-    "chunks",
-    "insert_for",
-    "insert_ignore",
-    "sqlite_instant",
-    "sqlite_values",
-    "upsert",
-]
-
 T = TypeVar("T")
 
 #: Values per IN list: far below SQLite's and asyncpg's 32,767 bound parameters.

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Column, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from service.planrows import sqlite_instant
 from service.store.models import UTCDateTime
-from service.store.statements import bulk_insert_ignore, sqlite_instant
+from service.store.statements import bulk_insert_ignore
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

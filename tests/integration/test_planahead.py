@@ -178,11 +178,11 @@ async def test_a_child_that_fails_part_way_leaves_the_rest_to_this_process(
     assert "planning ahead failed (the planning process ended early" in caplog.text
 
 
-def _both_ways(tmp_path: Path) -> Iterator[tuple[bool, Path]]:
+def _both_ways(tmp_path: Path, people: int = PEOPLE) -> Iterator[tuple[bool, Path]]:
     """A config to plan with a child (True), then the same one to plan here (False)."""
     for name, with_child in (("a", True), ("b", False)):
         (tmp_path / name).mkdir()
-        yield with_child, write_config(tmp_path / name)
+        yield with_child, write_config(tmp_path / name, people)
 
 
 def _after_first_batch(path: Path, config: Config) -> tuple[_Replayed, PlannedRows | FreshRows]:
@@ -380,14 +380,11 @@ def _garbled(basis: bytes) -> dict[str, bytes]:
 async def test_whatever_garbled_frame_a_child_sends_the_plan_is_made_here(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, case: str
 ) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
     results = []
-    for name in ("a", "b"):
-        path = write_config(tmp_path / name, 5)
+    for garbled, path in _both_ways(tmp_path, 5):
         config = load_config(path)
         ahead = None
-        if name == "a":
+        if garbled:
             sent = tmp_path / "sent.bin"
             sent.write_bytes(_garbled(plan_basis(config, today_of(config)).encode())[case])
             ahead = _stand_in(sent)
