@@ -96,7 +96,7 @@ FRESH_COLUMNS: Final = (
 class FreshRows:
     """Some people's planned reminders, for a SQLite store that holds nothing of theirs.
 
-    Built by :func:`fresh_rows` in the planning process of a first start, so that
+    Built by :func:`fresh_for` in the planning process of a first start, so that
     storing them is one statement that SQLite runs by itself, without the
     interpreter, while the daemon goes on starting.
     """
@@ -109,39 +109,58 @@ class FreshRows:
     count: int
 
 
-def fresh_rows(plan: PlannedRows) -> FreshRows:
-    """``plan`` as :class:`FreshRows`: every row new and pending."""
+def fresh_for(occurrences: Iterable[Occurrence], people: Collection[str]) -> FreshRows:
+    """The rows of ``people`` as :class:`FreshRows`: every row new and pending.
+
+    The same rows and fingerprints as :func:`planned_for`, as UTCDateTime, Date
+    and Boolean bind them on SQLite (a test compares the rows stored both ways,
+    with the storage class of every value), built in one pass: the planning
+    process of a first start spent as long on a second pass as on the plan.
+    """
     import json
 
-    # As UTCDateTime, Date and Boolean bind them on SQLite (a test compares the rows
-    # stored both ways, with the storage class of every value); each distinct
-    # instant converted once.
-    texts: dict[datetime, str] = {}
+    # person -> key -> (the document's row, the fingerprint's line)
+    buckets: dict[str, dict[str, tuple[tuple[object, ...], str]]] = {p: {} for p in people}
+    # instant (with its fold, see planned_rows) -> its text as stored and its ISO text
+    texts: dict[tuple[datetime, int], tuple[str, str]] = {}
 
-    def instant(value: datetime) -> str:
-        found = texts.get(value)
+    def text_of(value: datetime) -> tuple[str, str]:
+        seen = (value, value.fold)
+        found = texts.get(seen)
         if found is None:
-            found = texts[value] = sqlite_instant(value)
+            utc = to_utc(value)
+            found = texts[seen] = (sqlite_instant(utc), utc.isoformat())
         return found
 
-    values = [
-        (
-            r["key"],
-            r["person"],
-            r["deadline"],
-            r["kind"],
-            r["occurrence"],
-            r["occurrence_date"].isoformat(),
-            r["offset"],
-            instant(r["due"]),
-            instant(r["ends"]),
-            int(r["overdue"]),
-            int(r["closed_notice"]),
-        )
-        for person in plan.rows.values()
-        for r in person.values()
-    ]
-    return FreshRows(plan.prints, json.dumps(values, ensure_ascii=False), len(values))
+    for occ in occurrences:
+        bucket = buckets.setdefault(occ.person, {})
+        ends, ends_iso = text_of(occ.ends)
+        own = occ.key
+        for r in (*occ.reminders, *occ.escalations):
+            due, due_iso = text_of(r.due)
+            overdue, closed = int(r.overdue), int(r.closed_notice)
+            bucket[r.key] = (
+                (
+                    r.key,
+                    r.person,
+                    r.deadline,
+                    r.kind,
+                    r.occurrence if r.office else own,
+                    r.date.isoformat(),
+                    r.offset,
+                    due,
+                    ends,
+                    overdue,
+                    closed,
+                ),
+                f"{r.key}|{r.kind}|{due_iso}|{ends_iso}|{overdue}|{closed}",
+            )
+    values = [row for bucket in buckets.values() for row, _ in bucket.values()]
+    prints = {
+        person: _digest(sorted(line for _, line in bucket.values()))
+        for person, bucket in buckets.items()
+    }
+    return FreshRows(prints, json.dumps(values, ensure_ascii=False), len(values))
 
 
 def fresh_supported() -> bool:
@@ -166,11 +185,16 @@ def fingerprint(rows: Iterable[dict[str, Any]], texts: dict[datetime, str] | Non
             found = iso[when] = when.isoformat()
         return found
 
-    lines = sorted(
-        f"{r['key']}|{r['kind']}|{iso_of(r['due'])}|{iso_of(r['ends'])}"
-        f"|{int(r['overdue'])}|{int(r['closed_notice'])}"
-        for r in rows
+    return _digest(
+        sorted(
+            f"{r['key']}|{r['kind']}|{iso_of(r['due'])}|{iso_of(r['ends'])}"
+            f"|{int(r['overdue'])}|{int(r['closed_notice'])}"
+            for r in rows
+        )
     )
+
+
+def _digest(lines: list[str]) -> str:
     # The digest of every line followed by a newline, hashed in one call.
     joined = "\n".join(lines) + "\n" if lines else ""
     return hashlib.sha256(joined.encode()).hexdigest()

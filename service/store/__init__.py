@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.clock import to_utc
 from service.plan import Occurrence
-from service.planrows import FreshRows, PlannedRows, fresh_rows, fresh_supported, planned_for
+from service.planrows import FreshRows, PlannedRows, fresh_for, fresh_supported, planned_for
 from service.store import acks, deliveries, meta, queue, reads
 from service.store import reconcile as _reconcile
 from service.store.db import (
@@ -45,7 +45,7 @@ __all__ = [
     "Settled",
     "Store",
     "TargetRow",
-    "fresh_rows",
+    "fresh_for",
     "fresh_supported",
     "planned_for",
 ]

@@ -24,7 +24,7 @@ from service.config import Config, load_config
 from service.plan import plan, store_window
 from service.planahead import CHILD_BATCH, FIRST_BATCH, MIN_PEOPLE, PlanAhead, PlanAheadError
 from service.rules import BusinessCalendar
-from service.store import FreshRows, PlannedRows, Store, fresh_rows, planned_for
+from service.store import FreshRows, PlannedRows, Store, fresh_for, planned_for
 from service.sync import PLAN_BATCH, replan
 
 #: Enough people for a small first batch and several more, the last one short.
@@ -115,12 +115,9 @@ def test_the_child_plans_what_a_full_replan_plans_here(tmp_path: Path) -> None:
         assert sizes[-1] == 37
         for n, size in enumerate(sizes):
             batch = ids[sum(sizes[:n]) : sum(sizes[:n]) + size]
-            here = planned_for(
-                plan(config, start, end, people=batch, singles_unbounded=True, calendar=calendar),
-                batch,
-            )
+            here = plan(config, start, end, people=batch, singles_unbounded=True, calendar=calendar)
             # The store has no reminders yet: each batch comes ready for one statement.
-            assert ahead.read_batch() == fresh_rows(here)
+            assert ahead.read_batch() == fresh_for(here, batch)
         assert ahead.read_batch() is None
     finally:
         ahead.close()
@@ -337,7 +334,7 @@ def test_a_child_stopped_and_continued_while_the_pipe_is_full_sends_every_byte(
             batch = list(rows.prints)
             assert batch == ids[first : first + len(batch)]
             here = plan(config, start, end, people=batch, singles_unbounded=True, calendar=calendar)
-            assert rows == fresh_rows(planned_for(here, batch))
+            assert rows == fresh_for(here, batch)
             first += len(batch)
         assert first == len(ids)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, timedelta
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from service.config import parse_config
 from service.plan import plan
-from service.planrows import fingerprint, planned_for
+from service.planrows import FRESH_COLUMNS, fingerprint, fresh_for, planned_for, sqlite_instant
 from tests.reliability.test_time import DST_ZONES, LEADS, SEND_TIMES, config_text, transitions
 
 YEAR = 2027
@@ -47,3 +48,10 @@ def test_every_row_is_due_at_its_reminders_instant_in_any_zone(zone: str) -> Non
         assert all(due.tzinfo is UTC for due in got.values())
         # The shared text cache changes no fingerprint.
         assert rows.prints["ana"] == fingerprint(rows.rows["ana"].values()), (zone, send_time)
+        # The rows of a first start: the same instants and fingerprints, in one pass.
+        fresh = fresh_for(occurrences, ["ana"])
+        assert fresh.prints == rows.prints, (zone, send_time)
+        due = FRESH_COLUMNS.index("due")
+        stored = {row[0]: row[due] for row in json.loads(fresh.document)}
+        assert stored == {key: sqlite_instant(when) for key, when in expected.items()}
+        assert fresh.count == len(expected)
