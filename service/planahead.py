@@ -62,8 +62,10 @@ class PlanAheadError(Exception):
     """The child's plan cannot be used (it failed, stalled or sent something unexpected)."""
 
 
-#: Below this many people planning takes less than the child's start-up.
-MIN_PEOPLE = 200
+#: Below this many people the daemon plans them sooner than a second interpreter,
+#: starting beside its own imports on a shared machine, would (measured: at 100
+#: people the child is a fifth faster, the whole start included).
+MIN_PEOPLE = 50
 #: The child's first batch: small, so that the daemon starts storing early.
 FIRST_BATCH = 40
 #: The child's later batches: small too, so that the last one is stored soon after
