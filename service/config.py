@@ -22,12 +22,11 @@ from email.headerregistry import Address as MailAddress
 from email.headerregistry import HeaderRegistry
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
-from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -57,6 +56,9 @@ from service.includes import include_matches
 from service.keys import SLUG, Duration
 from service.kinds import KINDS, LANGUAGES, Kind, Language
 from service.recurrence import check_rule, occurs
+
+if TYPE_CHECKING:
+    from email_validator import ValidatedEmail
 
 Roll = Literal["none", "preceding", "following"]
 #: Parses header values as the email package does when a message is built.
@@ -236,6 +238,8 @@ def check_address(value: str) -> str:
         raise ValueError(
             f"{_show(value)} is not a valid e-mail address; {hint}, without a name or <>"
         )
+    from email_validator import EmailNotValidError  # loaded by the first address checked
+
     try:
         found = _validated(value)
     except EmailNotValidError as exc:
@@ -259,6 +263,10 @@ def check_address(value: str) -> str:
 
 def _validated(value: str) -> ValidatedEmail:
     """email_validator's result, special-use domains (corp.local, localhost) allowed."""
+    # Not at the top: a config read from the cache checks no address, and the daemon
+    # and the read-only commands start sooner without it.
+    from email_validator import EmailNotValidError, validate_email
+
     options: dict[str, Any] = {
         "check_deliverability": False,
         "globally_deliverable": False,

@@ -70,6 +70,7 @@ from service.configedit import (
 from service.errors import ConfigError, ConfigProblem, StaywatchError
 from service.includes import include_matches
 from service.plan import plan
+from service.spreadsheet import spreadsheet_cell, unguarded_cell
 
 #: The default import target, relative to the config's folder.
 DEFAULT_TARGET = "people/imported.toml"
@@ -135,39 +136,6 @@ class ImportProblems(StaywatchError):
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} in {source}; nothing was written"
         super().__init__(head + ":\n" + "\n".join(self.problems))
-
-
-# -- formula guard ---------------------------------------------------------------------
-
-#: A cell a spreadsheet would run as a formula (or DDE command): one that starts with
-#: = + - @ (also their full-width forms, which some spreadsheets read as the ASCII
-#: ones), after any blanks, or with a tab or line break.
-_FORMULA = re.compile(r"\A(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20])")
-#: Plain numbers (a negative days_left) are not formulas and stay numbers.
-_NUMBER = re.compile(r"\A-?[0-9]+(?:\.[0-9]+)?\Z")
-
-
-def _runs_as_formula(text: str) -> bool:
-    if _FORMULA.match(text) and not _NUMBER.fullmatch(text):
-        return True
-    # A value that itself starts with the guard's apostrophe is guarded too, so that
-    # reading it back never takes away an apostrophe that was really there.
-    return text.startswith("'") and _runs_as_formula(text[1:])
-
-
-def spreadsheet_cell(value: str) -> str:
-    """``value`` as a CSV cell that no spreadsheet runs as a formula (a leading ``'``).
-
-    :func:`read_csv` undoes it, so an export imports back to the same values.
-    """
-    return "'" + value if _runs_as_formula(value) else value
-
-
-def unguarded_cell(cell: str) -> str:
-    """The value :func:`spreadsheet_cell` guarded; any other cell as it is."""
-    if cell.startswith("'") and _runs_as_formula(cell[1:]):
-        return cell[1:]
-    return cell
 
 
 # -- reading the CSV -------------------------------------------------------------

@@ -18,7 +18,6 @@ from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-import segno
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -28,14 +27,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from service.clock import Clock
 from service.config import Config
 from service.errors import StaywatchError
-from service.feed import calendar_name
 from service.i18n import jinja_environment, use_locale
-from service.importer import spreadsheet_cell
 from service.links import google_calendar_url, outlook_calendar_url, webcal_url
 from service.metrics import FEED_REQUESTS, REGISTRY, REMINDERS
 from service.offices import STATUS_ORDER, OfficeRow, office_zone
 from service.plan import Occurrence
 from service.publish import FeedDocument, calendar_url
+from service.spreadsheet import spreadsheet_cell
 from service.status import is_healthy, public_health
 from service.store import Store
 from service.texts import (
@@ -361,6 +359,8 @@ async def subscribe_page(request: web.Request) -> web.Response:
     lang, name = reader
     https = calendar_url(state.config, token)
     webcal = webcal_url(https)
+    import segno  # only the subscribe page draws a QR code
+
     qr = segno.make(webcal, error="m").svg_inline(
         border=4, omitsize=True, light="#fff", svgclass="qr-code", lineclass=None
     )
@@ -391,6 +391,10 @@ def _calendar_reader(config: Config, found: tuple[str, str | None]) -> tuple[str
     A person reads their own language; an office, the office's; the admin
     calendar is English, like the CLI.
     """
+    # Here, not at the top: the feed module loads icalendar, which the daemon
+    # needs only once a calendar is asked for.
+    from service.feed import calendar_name
+
     kind, ident = found
     if kind == "admin":
         return "en", calendar_name(None, "en")

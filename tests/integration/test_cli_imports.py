@@ -100,3 +100,25 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+#: What the daemon needs only once asked for: a calendar, a QR code, a CSV import,
+#: an address to check (a config read from the cache checks none).
+LATER = ("icalendar", "segno", "tomlkit", "email_validator", "service.importer")
+
+
+def test_the_daemon_leaves_what_it_needs_later_until_then() -> None:
+    # Every one of these is time before /healthz answers and before READY=1.
+    code = (
+        "import sys, json; import service.daemon; "
+        f"print(json.dumps(sorted(set(sys.modules) & set({LATER!r}))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout) == []
