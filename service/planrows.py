@@ -153,7 +153,7 @@ def fresh_for(occurrences: Iterable[Occurrence], people: Collection[str]) -> Fre
                     overdue,
                     closed,
                 ),
-                f"{r.key}|{r.kind}|{due_iso}|{ends_iso}|{overdue}|{closed}",
+                _print_line(r.key, r.kind, due_iso, ends_iso, overdue, closed),
             )
     values = [row for bucket in buckets.values() for row, _ in bucket.values()]
     prints = {
@@ -187,11 +187,23 @@ def fingerprint(rows: Iterable[dict[str, Any]], texts: dict[datetime, str] | Non
 
     return _digest(
         sorted(
-            f"{r['key']}|{r['kind']}|{iso_of(r['due'])}|{iso_of(r['ends'])}"
-            f"|{int(r['overdue'])}|{int(r['closed_notice'])}"
+            _print_line(
+                r["key"],
+                r["kind"],
+                iso_of(r["due"]),
+                iso_of(r["ends"]),
+                int(r["overdue"]),
+                int(r["closed_notice"]),
+            )
             for r in rows
         )
     )
+
+
+def _print_line(key: str, kind: str, due: str, ends: str, overdue: int, closed: int) -> str:
+    # One reminder's line of a fingerprint; both ways of planning must write it alike,
+    # or every person would look changed at the next start.
+    return f"{key}|{kind}|{due}|{ends}|{overdue}|{closed}"
 
 
 def _digest(lines: list[str]) -> str:

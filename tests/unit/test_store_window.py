@@ -16,7 +16,10 @@ OVERDUE = ["P1D", "P3D", "P10D", "P40D", "PT12H", "P1M", "P1M10D"]
 
 
 def person(n: int, overdue: list[str] | None) -> str:
-    """A person with the default NHIS premium and one custom deadline."""
+    """A person with a period of stay (its kind's overdue list) and a custom deadline.
+
+    ``overdue``: the custom deadline's own list; None, its kind's; [], none at all.
+    """
     given_overdue = "" if overdue is None else f"overdue = [{', '.join(map(repr, overdue))}]\n"
     if overdue == []:
         given_overdue = "overdue = false\n"
